@@ -1,0 +1,121 @@
+// Bindings for the stateless sampling kernels: the capped-simplex projection,
+// randomized pipage rounding and the portable generator.
+#include "bind_common.hpp"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "fastfair/pipage.hpp"
+#include "fastfair/projection.hpp"
+#include "fastfair/rng.hpp"
+#include "fastfair/summation.hpp"
+
+namespace {
+
+using fastfair_bind::f64_in;
+
+// Below this size the kernels take microseconds; releasing the GIL would cost more.
+constexpr std::size_t kReleaseGilAbove = 1 << 14;
+
+py::array_t<double> py_project_capped_simplex(const f64_in& y, double k) {
+    fastfair_bind::require_ndim(y, 1, "y");
+    const auto n = static_cast<std::size_t>(y.shape(0));
+    fastfair_bind::require_finite(y.data(), n, "y");
+    if (!std::isfinite(k) || k < 0.0 || k > static_cast<double>(n)) {
+        std::ostringstream os;
+        os << "k must lie in [0, len(y)] = [0, " << n << "], got " << k;
+        throw py::value_error(os.str());
+    }
+    py::array_t<double> x(static_cast<py::ssize_t>(n));
+    const double* yp = y.data();
+    double* xp = x.mutable_data();
+    std::vector<std::uint32_t> work;
+    if (n > kReleaseGilAbove) {
+        py::gil_scoped_release nogil;  // only raw buffers are touched below
+        fastfair::project_capped_simplex(yp, n, k, xp, work);
+    } else {
+        fastfair::project_capped_simplex(yp, n, k, xp, work);
+    }
+    return x;
+}
+
+// Validates pi for pipage rounding and returns its (integral) sum K.
+std::size_t check_pipage_input(const double* pi, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+        if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) {
+            std::ostringstream os;
+            os << "pi must contain probabilities in [0, 1], got " << pi[i] << " at index "
+               << i;
+            throw py::value_error(os.str());
+        }
+    }
+    const double total = fastfair::accurate_sum(pi, n);
+    const double rounded = std::round(total);
+    if (std::fabs(total - rounded) > 1e-9) {
+        std::ostringstream os;
+        os.precision(17);
+        os << "sum(pi) must be a whole number (within 1e-9), got " << total
+           << "; the number of winners cannot be fractional";
+        throw py::value_error(os.str());
+    }
+    return static_cast<std::size_t>(rounded);
+}
+
+py::array_t<std::int8_t> py_pipage_round(const f64_in& pi, std::uint64_t seed,
+                                         std::int64_t size) {
+    fastfair_bind::require_ndim(pi, 1, "pi");
+    const auto n = static_cast<std::size_t>(pi.shape(0));
+    const std::size_t k = check_pipage_input(pi.data(), n);
+    const bool single = size < 0;
+    const std::size_t draws = single ? 1 : static_cast<std::size_t>(size);
+    std::vector<py::ssize_t> shape;
+    if (!single) shape.push_back(static_cast<py::ssize_t>(draws));
+    shape.push_back(static_cast<py::ssize_t>(n));
+    py::array_t<std::int8_t> out(shape);
+    const double* pp = pi.data();
+    std::int8_t* op = out.mutable_data();
+    std::size_t bad = 0;
+    auto body = [&] {
+        fastfair::Rng rng(seed);
+        for (std::size_t d = 0; d < draws; ++d)
+            if (fastfair::pipage_round(pp, n, rng, op + d * n) != k) ++bad;
+    };
+    if (draws * n > kReleaseGilAbove) {
+        py::gil_scoped_release nogil;
+        body();
+    } else {
+        body();
+    }
+    if (bad != 0) throw std::runtime_error("internal error: pipage_round lost a winner");
+    return out;
+}
+
+py::array_t<std::uint64_t> py_rng_u64(std::uint64_t seed, std::size_t count) {
+    py::array_t<std::uint64_t> out(static_cast<py::ssize_t>(count));
+    fastfair::Rng rng(seed);
+    auto* o = out.mutable_data();
+    for (std::size_t i = 0; i < count; ++i) o[i] = rng.next_u64();
+    return out;
+}
+
+py::array_t<double> py_rng_uniform01(std::uint64_t seed, std::size_t count) {
+    py::array_t<double> out(static_cast<py::ssize_t>(count));
+    fastfair::Rng rng(seed);
+    auto* o = out.mutable_data();
+    for (std::size_t i = 0; i < count; ++i) o[i] = rng.uniform01();
+    return out;
+}
+
+}  // namespace
+
+void register_sampling(py::module_& m) {
+    m.def("project_capped_simplex", &py_project_capped_simplex, "y"_a, "k"_a,
+          "Internal: exact projection onto {0 <= x <= 1, sum x = k}.");
+    m.def("pipage_round", &py_pipage_round, "pi"_a, "seed"_a, "size"_a = -1,
+          "Internal: randomized pipage rounding; size < 0 means one (n,) draw.");
+    m.def("rng_u64", &py_rng_u64, "seed"_a, "count"_a,
+          "Internal: the first `count` 64-bit words of fastfair's generator.");
+    m.def("rng_uniform01", &py_rng_uniform01, "seed"_a, "count"_a,
+          "Internal: the first `count` uniform [0, 1) doubles of fastfair's generator.");
+}

@@ -1,0 +1,13 @@
+# Type stubs for fastfair's private compiled module.
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__version__: str
+build_info: dict[str, Any]
+
+def project_capped_simplex(y: ArrayLike, k: float) -> NDArray[np.float64]: ...
+def pipage_round(pi: ArrayLike, seed: int, size: int = -1) -> NDArray[np.int8]: ...
+def rng_u64(seed: int, count: int) -> NDArray[np.uint64]: ...
+def rng_uniform01(seed: int, count: int) -> NDArray[np.float64]: ...

@@ -1,0 +1,1 @@
+"""Slow, obviously-correct NumPy references (tests, benchmarks, ``fastfair bench``)."""
