@@ -30,7 +30,7 @@ py::array_t<double> py_project_capped_simplex(const f64_in& y, double k) {
     py::array_t<double> x(static_cast<py::ssize_t>(n));
     const double* yp = y.data();
     double* xp = x.mutable_data();
-    std::vector<std::uint32_t> work;
+    std::vector<double> work;
     if (n > kReleaseGilAbove) {
         py::gil_scoped_release nogil;  // only raw buffers are touched below
         fastfair::project_capped_simplex(yp, n, k, xp, work);

@@ -52,8 +52,9 @@ def project_capped_simplex(y: ArrayLike, k: float) -> NDArray[np.float64]:
     Examples
     --------
     >>> import fastfair as ff
-    >>> ff.project_capped_simplex([0.2, 2.0, 0.5], 2.0).tolist()
-    [0.35, 1.0, 0.65]
+    >>> x = ff.project_capped_simplex([0.2, 2.0, 0.5], 2.0)
+    >>> x.round(12).tolist(), float(x.sum())
+    ([0.35, 1.0, 0.65], 2.0)
     """
     arr = _as_float_vector(y, "y")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):

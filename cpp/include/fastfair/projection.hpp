@@ -27,89 +27,170 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fastfair/config.hpp"
 #include "fastfair/rng.hpp"
 #include "fastfair/summation.hpp"
 
 namespace fastfair {
 
 namespace detail {
-inline double clip01(double v) noexcept { return v <= 0.0 ? 0.0 : (v >= 1.0 ? 1.0 : v); }
+
+// Written as two selects: GCC turns std::min/std::max here into unpredictable branches.
+inline double clip01(double v) noexcept {
+    v = v > 0.0 ? v : 0.0;
+    return v < 1.0 ? v : 1.0;
+}
+
+// sum_i clip01(v_i - b): branch-free so the compiler can vectorise it.
+FASTFAIR_NOINLINE inline double clipped_sum(const double* v, std::size_t n, double b) noexcept {
+    double s = 0.0;
+    for (std::size_t i = 0; i < n; ++i) s += clip01(v[i] - b);
+    return s;
+}
+
+// What is known about f on the current bracket (lo, hi).
+struct Bracket {
+    double lo = -std::numeric_limits<double>::infinity();
+    double hi = std::numeric_limits<double>::infinity();
+    double n_one = 0.0;     // entries equal to 1 on the whole bracket
+    double free_sum = 0.0;  // sum of y over entries linear (y - lambda) on the bracket
+    double n_free = 0.0;
+};
+
+// Moves every value of src[0:n] that the bracket decides into the accumulators and
+// the undecided ones (a breakpoint strictly inside) to dst; returns how many.
+// dst may equal src (in-place compaction). Branch-free: the data are random.
+FASTFAIR_NOINLINE inline std::size_t partition_undecided(const double* src, std::size_t n, double* dst,
+                                       Bracket& br) noexcept {
+    std::size_t kept = 0;
+    double n_one = 0.0, free_sum = 0.0, n_free = 0.0;
+    const double lo = br.lo, hi = br.hi;
+    for (std::size_t t = 0; t < n; ++t) {
+        const double up = src[t], down = up - 1.0;
+        const bool zero = up <= lo;
+        const bool one = down >= hi;
+        const bool lin = (down <= lo) & (up >= hi);
+        // multiplications by 0/1, not selects: GCC would branch on these
+        const double lin01 = static_cast<double>(lin);
+        n_one += static_cast<double>(one);
+        free_sum += up * lin01;
+        n_free += lin01;
+        dst[kept] = up;
+        kept += static_cast<std::size_t>(!(zero | one | lin));
+    }
+    br.n_one += n_one;
+    br.free_sum += free_sum;
+    br.n_free += n_free;
+    return kept;
+}
+
+// Narrows the bracket at pivot b given fb = f(b); returns true if b solves f = k.
+inline bool narrow(Bracket& br, double b, double fb, double k) noexcept {
+    if (fb == k) return true;
+    if (fb > k)
+        br.lo = b;
+    else
+        br.hi = b;
+    return false;
+}
+
+// Solves f(lambda) = k on the bracket, the undecided values being v[0:w] (modified).
+inline double solve_bracket(double* v, std::size_t w, double k, Bracket& br, Rng& rng) {
+    std::size_t pass = 0;
+    while (w > 0) {
+        double b = std::numeric_limits<double>::quiet_NaN();
+        if (pass++ % 2 == 0) {
+            // Root of the model where every undecided value is linear.
+            double w_sum = 0.0;
+            for (std::size_t t = 0; t < w; ++t) w_sum += v[t];
+            const double est =
+                (br.n_one + br.free_sum + w_sum - k) / (br.n_free + static_cast<double>(w));
+            if (est > br.lo && est < br.hi) b = est;
+        }
+        if (!(b > br.lo && b < br.hi)) {
+            // A random breakpoint of an undecided value (expected O(n) overall).
+            const double up = v[rng.next_u64() % w], down = up - 1.0;
+            const bool up_in = up > br.lo && up < br.hi;
+            const bool down_in = down > br.lo && down < br.hi;
+            b = (up_in && (!down_in || (rng.next_u64() & 1))) ? up : down;
+        }
+        const double fb = br.n_one + br.free_sum - br.n_free * b + clipped_sum(v, w, b);
+        if (narrow(br, b, fb, k)) return b;
+        w = partition_undecided(v, w, v, br);
+    }
+    if (br.n_free > 0.0) {
+        const double lam = (br.n_one + br.free_sum - k) / br.n_free;
+        return std::min(std::max(lam, br.lo), br.hi);
+    }
+    // f is constant (= k) on the bracket: any point of it is a solution.
+    return std::isfinite(br.hi) ? br.hi : br.lo;
+}
+
 }  // namespace detail
 
 // The threshold lambda of the projection; requires 0 < k < n and finite y.
+// work is scratch space (resized to n; reuse it across calls to avoid allocation).
+// If n_free is given it receives the number of entries strictly between 0 and 1 at
+// the solution (as counted by the bracket).
 inline double capped_simplex_threshold(const double* y, std::size_t n, double k,
-                                       std::vector<std::uint32_t>& work) {
-    constexpr double inf = std::numeric_limits<double>::infinity();
+                                       std::vector<double>& work,
+                                       double* n_free = nullptr) {
     work.resize(n);
-    for (std::size_t i = 0; i < n; ++i) work[i] = static_cast<std::uint32_t>(i);
-    std::size_t w = n;  // work[0:w] are the undecided indices
-
-    double lo = -inf, hi = inf;
-    double n_one = 0.0;     // indices equal to 1 on (lo, hi)
-    NeumaierSum free_sum;   // sum of y over indices linear on (lo, hi)
-    double n_free = 0.0;
-    double w_sum = accurate_sum(y, n);  // sum of y over undecided indices
-    Rng pivot_rng(0x5EEDF00DULL);       // fixed: the result must not depend on luck
-    std::size_t pass = 0;
-
-    while (w > 0) {
-        double b = std::numeric_limits<double>::quiet_NaN();
-        if (pass % 2 == 0) {
-            // Root of the model where every undecided index is linear.
-            const double est = (n_one + free_sum.value() + w_sum - k) /
-                               (n_free + static_cast<double>(w));
-            if (est > lo && est < hi) b = est;
+    detail::Bracket br;
+    Rng rng(0x5EEDF00DULL);  // fixed: the result must not depend on luck
+    std::size_t w = n;
+    constexpr std::size_t kSampleAbove = 2048;
+    if (n > kSampleAbove) {
+        const std::size_t kSample = std::min<std::size_t>(4096, n / 16);
+        // Floyd-Rivest style start: the thresholds of a random sample for targets
+        // k_s -/+ 3 standard deviations bracket lambda with high probability, so a
+        // single pass over y decides almost every entry.
+        std::vector<double> sample(kSample);
+        for (auto& s : sample) s = y[rng.next_u64() % n];
+        const double ns = static_cast<double>(kSample);
+        const double ks = k * ns / static_cast<double>(n);
+        const double d = 3.0 * std::sqrt(ks * (1.0 - ks / ns)) + 1.0;
+        std::vector<double> scratch;
+        auto sample_threshold = [&](double target) {
+            scratch.assign(sample.begin(), sample.end());
+            detail::Bracket sb;
+            return detail::solve_bracket(scratch.data(), kSample, target, sb, rng);
+        };
+        const double p_lo = ks + d < ns ? sample_threshold(ks + d) : br.lo;
+        const double p_hi = ks - d > 0.0 ? sample_threshold(ks - d) : br.hi;
+        // f at both pivots in one pass (an infinite pivot gives n or 0 exactly).
+        double f_lo = 0.0, f_hi = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            f_lo += detail::clip01(y[i] - p_lo);
+            f_hi += detail::clip01(y[i] - p_hi);
         }
-        if (!(b > lo && b < hi)) {
-            const std::uint32_t j = work[pivot_rng.next_u64() % w];
-            const double up = y[j], down = y[j] - 1.0;
-            const bool up_in = up > lo && up < hi, down_in = down > lo && down < hi;
-            b = (up_in && (!down_in || (pivot_rng.next_u64() & 1))) ? up : down;
+        if (f_lo == k || f_hi == k) {
+            const double b = f_lo == k ? p_lo : p_hi;
+            if (n_free) *n_free = static_cast<double>(n);  // only a Newton step size
+            return b;
         }
-        ++pass;
-
-        double fb = n_one + free_sum.value() - n_free * b;
-        for (std::size_t t = 0; t < w; ++t) fb += detail::clip01(y[work[t]] - b);
-        if (fb == k) return b;
-        if (fb > k)
-            lo = b;
-        else
-            hi = b;
-
-        std::size_t kept = 0;
-        w_sum = 0.0;
-        for (std::size_t t = 0; t < w; ++t) {
-            const std::uint32_t j = work[t];
-            const double up = y[j], down = y[j] - 1.0;
-            if (up <= lo) {
-                // always 0 on the interval
-            } else if (down >= hi) {
-                n_one += 1.0;
-            } else if (down <= lo && up >= hi) {
-                free_sum.add(up);
-                n_free += 1.0;
-            } else {
-                work[kept++] = j;
-                w_sum += up;
-            }
+        if (f_lo < k) {
+            br.hi = p_lo;
+        } else if (f_hi > k) {
+            br.lo = p_hi;
+        } else {
+            br.lo = p_lo;
+            br.hi = p_hi;
         }
-        w = kept;
+        w = detail::partition_undecided(y, n, work.data(), br);
+    } else {
+        std::copy(y, y + n, work.begin());
     }
-    if (n_free > 0.0) {
-        const double lam = (n_one + free_sum.value() - k) / n_free;
-        return std::min(std::max(lam, lo), hi);
-    }
-    // f is constant (= k) on the interval: any point of it is a solution.
-    return std::isfinite(hi) ? hi : lo;
+    const double lam = detail::solve_bracket(work.data(), w, k, br, rng);
+    if (n_free) *n_free = br.n_free > 0.0 ? br.n_free : static_cast<double>(n);
+    return lam;
 }
 
 // x = argmin ||x - y||_2 over C_k. Throws std::invalid_argument on bad k or NaN/inf.
 inline void project_capped_simplex(const double* y, std::size_t n, double k, double* x,
-                                   std::vector<std::uint32_t>& work) {
+                                   std::vector<double>& work) {
     if (!(k >= 0.0) || k > static_cast<double>(n))
         throw std::invalid_argument("k must lie in [0, n]");
-    if (n > std::numeric_limits<std::uint32_t>::max())
-        throw std::invalid_argument("y is too long (at most 2**32 - 1 entries)");
     for (std::size_t i = 0; i < n; ++i)
         if (!std::isfinite(y[i])) throw std::invalid_argument("y must be finite");
     if (k == 0.0) {
@@ -120,40 +201,52 @@ inline void project_capped_simplex(const double* y, std::size_t n, double k, dou
         std::fill(x, x + n, 1.0);
         return;
     }
-    double lam = capped_simplex_threshold(y, n, k, work);
-    for (std::size_t i = 0; i < n; ++i) x[i] = detail::clip01(y[i] - lam);
+    double n_free = 0.0;
+    double lam = capped_simplex_threshold(y, n, k, work, &n_free);
 
-    // Residual correction: one Newton step on lambda over the free entries, then the
-    // last few ulps go to the free entry with the most room.
-    for (int round = 0; round < 2; ++round) {
-        const double r = k - accurate_sum(x, n);
-        if (r == 0.0) return;
-        std::size_t n_free = 0, best = n;
-        double best_room = -1.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (x[i] > 0.0 && x[i] < 1.0) {
-                ++n_free;
-                const double room = std::min(x[i], 1.0 - x[i]);
-                if (room > best_room) {
-                    best_room = room;
-                    best = i;
-                }
+    // x = clip(y - lam), then its accurate sum (four interleaved Kahan lanes: every
+    // x_i is in [0, 1], and the lanes keep the loop from waiting on one long chain). A residual above a few ulps (lam carries the
+    // rounding of its accumulators) gets one Newton step over the free entries; the
+    // last ulps go to one free entry with room, so sum x == k to within an ulp or so.
+    for (int round = 0;; ++round) {
+        // Two simple loops: fused, GCC turns the clip into unpredictable branches.
+        for (std::size_t i = 0; i < n; ++i) x[i] = detail::clip01(y[i] - lam);
+        constexpr std::size_t L = 4;
+        double sum[L] = {}, comp[L] = {};
+        const std::size_t n_main = n - n % L;
+        for (std::size_t i = 0; i < n_main; i += L) {
+            for (std::size_t l = 0; l < L; ++l) {
+                const double yk = x[i + l] - comp[l];
+                const double t = sum[l] + yk;
+                comp[l] = (t - sum[l]) - yk;
+                sum[l] = t;
             }
         }
-        if (n_free == 0) return;
-        if (round == 0 && std::fabs(r) > 4.0 * std::numeric_limits<double>::epsilon() * k) {
-            lam -= r / static_cast<double>(n_free);
-            for (std::size_t i = 0; i < n; ++i) x[i] = detail::clip01(y[i] - lam);
-        } else {
-            x[best] = detail::clip01(x[best] + r);
-            return;
+        NeumaierSum total;
+        for (std::size_t i = n_main; i < n; ++i) total.add(x[i]);
+        for (std::size_t l = 0; l < L; ++l) {
+            total.add(sum[l]);
+            total.add(-comp[l]);
         }
+        const double r = k - total.value();
+        if (r == 0.0) return;
+        if (round == 0 && std::fabs(r) > 64.0 * std::numeric_limits<double>::epsilon() * k) {
+            lam -= r / n_free;
+            continue;
+        }
+        for (std::size_t j = 0; j < n; ++j) {
+            if (x[j] > 0.0 && x[j] < 1.0 && x[j] + r >= 0.0 && x[j] + r <= 1.0) {
+                x[j] += r;
+                return;
+            }
+        }
+        return;
     }
 }
 
 inline std::vector<double> project_capped_simplex(const std::vector<double>& y, double k) {
     std::vector<double> x(y.size());
-    std::vector<std::uint32_t> work;
+    std::vector<double> work;
     project_capped_simplex(y.data(), y.size(), k, x.data(), work);
     return x;
 }
