@@ -1,0 +1,197 @@
+"""``fastfair bench``: fastfair against NumPy references, the blog and the baselines.
+
+Speed is reported as ratios measured in the same run (the machines these run on are
+shared and noisy, so absolute times vary); fairness side by side on the same streams.
+``--quick`` finishes in well under a minute; ``--json`` prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+
+@dataclass
+class SpeedRow:
+    """One timed case: fastfair against one or more other implementations."""
+
+    section: str
+    case: str
+    fastfair_s: float
+    others_s: dict[str, float] = field(default_factory=dict)
+
+    def speedups(self) -> dict[str, float]:
+        return {k: v / self.fastfair_s for k, v in self.others_s.items()}
+
+
+@dataclass
+class FairnessRow:
+    """One fairness measure on one instance: fastfair and the alternatives."""
+
+    section: str
+    case: str
+    metric: str
+    fastfair: float
+    others: dict[str, float] = field(default_factory=dict)
+    bound: Optional[float] = None
+
+
+class Progress:
+    """A one-line progress bar on stderr (no dependency)."""
+
+    def __init__(self, total: int, enabled: bool = True) -> None:
+        self.total, self.done, self.enabled = total, 0, enabled
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / max(self.total, 1))
+        bar = "#" * filled + "." * (width - filled)
+        sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} {label[:60]:<60}")
+        if self.done >= self.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def best_time(fn: Callable[[], Any], repeat: int, budget_s: float = 2.0) -> float:
+    """Minimum wall time of ``fn()`` over up to ``repeat`` runs (stops at the budget)."""
+    best = float("inf")
+    start = time.perf_counter()
+    for _ in range(max(repeat, 1)):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+        if time.perf_counter() - start > budget_s:
+            break
+    return best
+
+
+# Each section: (name, function(quick, progress) -> rows, number of progress steps).
+Section = tuple[str, Callable[[bool, Progress], list[Any]], Callable[[bool], int]]
+
+
+def _sections() -> list[Section]:
+    from . import bench_sections as bs
+
+    return [
+        ("sampling", bs.sampling, bs.sampling_steps),
+        ("lottery", bs.lottery, bs.lottery_steps),
+        ("online", bs.online, bs.online_steps),
+        ("efk", bs.efk, bs.efk_steps),
+    ]
+
+
+def run_all(quick: bool, progress_enabled: bool, only: Optional[list[str]] = None) -> dict:
+    """Run every (or the named) section; return the JSON-ready report."""
+    sections = [s for s in _sections() if only is None or s[0] in only]
+    progress = Progress(sum(steps(quick) for _, _, steps in sections), progress_enabled)
+    speed: list[dict] = []
+    fairness: list[dict] = []
+    for _name, fn, _steps in sections:
+        for row in fn(quick, progress):
+            d = asdict(row)
+            if isinstance(row, SpeedRow):
+                d["speedup"] = row.speedups()
+                speed.append(d)
+            else:
+                fairness.append(d)
+    import fastfair
+
+    return {
+        "fastfair_version": fastfair.__version__,
+        "build": dict(fastfair._core.build_info),
+        "machine": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "platform": platform.platform(),
+            "processor": platform.machine(),
+        },
+        "quick": quick,
+        "sections": [s[0] for s in sections],
+        "speed": speed,
+        "fairness": fairness,
+    }
+
+
+def _fmt_time(s: float) -> str:
+    if s < 1e-6:
+        return f"{s * 1e9:.0f} ns"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} us"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.2f} s"
+
+
+def _fmt_num(x: Optional[float]) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not np.isfinite(x):
+        return str(x)
+    return f"{x:.4g}"
+
+
+def format_table(report: dict) -> str:
+    """The human-readable table of a report."""
+    lines = [
+        f"fastfair {report['fastfair_version']} ({report['build'].get('build_type')}), "
+        f"numpy {report['machine']['numpy']}, {report['machine']['platform']}",
+        "",
+        "SPEED (minimum wall time; ratio = other / fastfair, same run)",
+        f"{'section':<9} {'case':<34} {'fastfair':>10}  others",
+    ]
+    for r in report["speed"]:
+        others = ", ".join(
+            f"{k} {_fmt_time(v)} ({r['speedup'][k]:.1f}x)" for k, v in r["others_s"].items()
+        )
+        lines.append(
+            f"{r['section']:<9} {r['case']:<34} {_fmt_time(r['fastfair_s']):>10}  {others}"
+        )
+    lines += [
+        "",
+        "FAIRNESS (same instance for every method; lower is fairer)",
+        f"{'section':<9} {'case':<34} {'metric':<22} {'fastfair':>9} {'bound':>9}  others",
+    ]
+    for r in report["fairness"]:
+        others = ", ".join(f"{k} {_fmt_num(v)}" for k, v in r["others"].items())
+        lines.append(
+            f"{r['section']:<9} {r['case']:<34} {r['metric']:<22} "
+            f"{_fmt_num(r['fastfair']):>9} {_fmt_num(r['bound']):>9}  {others}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def add_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="benchmark fastfair against NumPy references, the blog and baselines",
+        description=__doc__,
+    )
+    p.add_argument("--quick", action="store_true", help="small sizes: under a minute")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument(
+        "--section",
+        action="append",
+        choices=["sampling", "lottery", "online", "efk"],
+        help="run only this section (repeatable)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(run=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    report = run_all(args.quick, not args.no_progress, args.section)
+    if args.json:
+        sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_table(report))
+    return 0
