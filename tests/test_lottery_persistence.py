@@ -162,7 +162,7 @@ def test_file_layout_is_as_documented(tmp_path):
     assert header["n_lotteries"] == 2 and header["n_entrants"] == pool.n_entrants
     assert data[-32:] == hashlib.sha256(data[:-32]).digest()
     total = header["n_values"]
-    assert len(data) == 20 + header_len + 3 * 8 * 2 + 3 * 8 * total + total + 32
+    assert len(data) == 20 + header_len + 3 * 8 * 2 + 2 * 8 * total + total + 32
 
 
 def test_bad_pickle_state_is_rejected():

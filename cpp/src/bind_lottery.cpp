@@ -187,13 +187,12 @@ py::tuple pool_state(const Pool& p) {
     std::vector<std::int64_t> lengths;
     for (const auto& c : p.scores()) lengths.push_back(static_cast<std::int64_t>(c.size()));
     return py::make_tuple(to_array(lengths), to_array(p.lottery_sizes()), to_array(p.seeds()),
-                          flatten(p.scores()), flatten(p.deserved()),
-                          flatten(p.probabilities()), flatten(p.winners()));
+                          flatten(p.scores()), flatten(p.probabilities()),
+                          flatten(p.winners()));
 }
 
 void pool_restore(Pool& p, const i64_in& lengths, const i64_in& ks, const u64_in& seeds,
-                  const f64_in& scores, const f64_in& deserved, const f64_in& pi,
-                  const i8_in& winners) {
+                  const f64_in& scores, const f64_in& pi, const i8_in& winners) {
     if (p.n_lotteries() != 0 || p.n_entrants() != 0)
         throw py::value_error("restore needs an empty pool");
     const auto t_count = lengths.size();
@@ -205,15 +204,14 @@ void pool_restore(Pool& p, const i64_in& lengths, const i64_in& ks, const u64_in
         total += static_cast<std::size_t>(lengths.data()[t]);
     }
     const auto tot = static_cast<py::ssize_t>(total);
-    if (scores.size() != tot || deserved.size() != tot || pi.size() != tot ||
-        winners.size() != tot)
+    if (scores.size() != tot || pi.size() != tot || winners.size() != tot)
         throw py::value_error("state: history columns do not match their lengths");
     std::size_t off = 0;
     with_value_errors([&] {
         for (py::ssize_t t = 0; t < t_count; ++t) {
             const auto n = static_cast<std::size_t>(lengths.data()[t]);
             p.append_record(scores.data() + off, n, ks.data()[t], seeds.data()[t],
-                            deserved.data() + off, pi.data() + off, winners.data() + off);
+                            pi.data() + off, winners.data() + off);
             off += n;
         }
         return 0;
@@ -257,7 +255,14 @@ void register_lottery(py::module_& m) {
              [](const Pool& p, const std::string& which) -> py::array {
                  const std::size_t n = p.n_entrants();
                  if (which == "scores") return history_matrix(p.scores(), n);
-                 if (which == "deserved") return history_matrix(p.deserved(), n);
+                 if (which == "deserved") {
+                     std::vector<std::vector<double>> cols(p.n_lotteries());
+                     for (std::size_t t = 0; t < cols.size(); ++t) {
+                         cols[t].resize(p.scores()[t].size());
+                         p.deserved_column(t, cols[t].data());
+                     }
+                     return history_matrix(cols, n);
+                 }
                  if (which == "probabilities") return history_matrix(p.probabilities(), n);
                  if (which == "winners") return history_matrix(p.winners(), n);
                  throw py::value_error("unknown history '" + which + "'");
@@ -265,7 +270,7 @@ void register_lottery(py::module_& m) {
              "which"_a)
         .def("state", &pool_state)
         .def("restore", &pool_restore, "lengths"_a, "ks"_a, "seeds"_a, "scores"_a,
-             "deserved"_a, "pi"_a, "winners"_a)
+             "pi"_a, "winners"_a)
         .def("verify", [](const Pool& p) {
             std::vector<int> f;
             {

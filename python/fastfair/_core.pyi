@@ -55,7 +55,6 @@ class LotteryPoolCore:
         NDArray[np.uint64],
         NDArray[np.float64],
         NDArray[np.float64],
-        NDArray[np.float64],
         NDArray[np.int8],
     ]: ...
     def restore(
@@ -64,7 +63,6 @@ class LotteryPoolCore:
         ks: ArrayLike,
         seeds: ArrayLike,
         scores: ArrayLike,
-        deserved: ArrayLike,
         pi: ArrayLike,
         winners: ArrayLike,
     ) -> None: ...

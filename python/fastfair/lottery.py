@@ -229,7 +229,6 @@ class AuditReport:
 
 _FLAG_TEXT = (
     (8, "recorded scores or k are invalid"),
-    (1, "deserved seats differ from those re-derived from the scores"),
     (2, "probabilities differ from those re-derived from the history"),
     (4, "winners differ from a re-draw with the recorded probabilities and seed"),
 )
@@ -490,9 +489,9 @@ class LotteryPool:
     def verify(self) -> AuditReport:
         """Re-derive every recorded lottery and report any mismatch.
 
-        For every lottery, the deserved seats are recomputed from the recorded scores
-        and k, the probabilities from the recorded history before it (bit for bit),
-        and the winners are re-drawn from the recorded probabilities and seed.
+        For every lottery, the probabilities are re-derived from the recorded scores,
+        k and the recorded history before it (bit for bit), and the winners are
+        re-drawn from the recorded probabilities and seed (bit for bit).
 
         Returns
         -------
@@ -507,7 +506,7 @@ class LotteryPool:
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        lengths, ks, seeds, scores, deserved, pi, winners = self._core.state()
+        lengths, ks, seeds, scores, pi, winners = self._core.state()
         return {
             "name": self._name,
             "ids": None if self._ids is None else list(self._ids),
@@ -515,7 +514,6 @@ class LotteryPool:
             "k": ks,
             "seeds": seeds,
             "scores": scores,
-            "deserved": deserved,
             "probabilities": pi,
             "winners": winners,
         }
@@ -529,8 +527,8 @@ class LotteryPool:
     def _restore(self, st: dict[str, Any]) -> None:
         core = _core.LotteryPoolCore()
         core.restore(
-            st["lengths"], st["k"], st["seeds"], st["scores"], st["deserved"],
-            st["probabilities"], st["winners"],
+            st["lengths"], st["k"], st["seeds"], st["scores"], st["probabilities"],
+            st["winners"],
         )
         ids = st["ids"]
         if ids is not None:
@@ -568,7 +566,6 @@ class LotteryPool:
             np.ascontiguousarray(st["k"], dtype="<i8"),
             np.ascontiguousarray(st["seeds"], dtype="<u8"),
             np.ascontiguousarray(st["scores"], dtype="<f8"),
-            np.ascontiguousarray(st["deserved"], dtype="<f8"),
             np.ascontiguousarray(st["probabilities"], dtype="<f8"),
             np.ascontiguousarray(st["winners"], dtype="i1"),
         ]
@@ -649,8 +646,7 @@ class LotteryPool:
             out = []
             for dtype, count in (
                 ("<i8", t_count), ("<i8", t_count), ("<u8", t_count),
-                ("<f8", n_values), ("<f8", n_values), ("<f8", n_values),
-                ("i1", n_values),
+                ("<f8", n_values), ("<f8", n_values), ("i1", n_values),
             ):
                 size = np.dtype(dtype).itemsize * count
                 if count < 0 or off + size > len(body):
@@ -666,9 +662,8 @@ class LotteryPool:
                 "k": out[1],
                 "seeds": out[2],
                 "scores": out[3],
-                "deserved": out[4],
-                "probabilities": out[5],
-                "winners": out[6],
+                "probabilities": out[4],
+                "winners": out[5],
             }
             pool = cls._from_state(st)
             if pool.n_entrants != int(header["n_entrants"]):

@@ -28,12 +28,20 @@ namespace fastfair {
 
 // Water-filled deserved seats of one lottery. s: n finite scores >= 0 (validated by the
 // caller); k in [0, number of s_i > 0]. Writes d[0:n]; sum d == k up to rounding.
-// Each pass caps at least one more entrant at 1 and the passes stop when none is left
-// to cap, so the cost is O(n * passes); passes is 1 unless some share exceeds 1/k
-// (then typically 2-3; never more than k + 1).
+// The cap level c only grows from pass to pass (capping removes more seats than score
+// mass at level c), so an entrant capped once stays capped. Each pass scans the free
+// entrants once, capping those with c * s_i >= 1 and summing the others' scores (the
+// next pass's denominator); the pass that caps nobody is final. Cost O(n * passes);
+// passes is 1 unless some share exceeds 1/k (then typically 2-4; at most k + 1).
 inline void deserved_seats(const double* s, std::size_t n, double k, double* d) {
     std::size_t n_pos = 0;
-    for (std::size_t i = 0; i < n; ++i) n_pos += s[i] > 0.0;
+    NeumaierSum total;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (s[i] > 0.0) {
+            ++n_pos;
+            total.add(s[i]);
+        }
+    }
     if (!(k >= 0.0) || k > static_cast<double>(n_pos))
         throw std::invalid_argument("k must lie in [0, number of positive scores]");
     if (k == 0.0 || n_pos == 0) {
@@ -44,32 +52,36 @@ inline void deserved_seats(const double* s, std::size_t n, double k, double* d) 
         for (std::size_t i = 0; i < n; ++i) d[i] = s[i] > 0.0 ? 1.0 : 0.0;
         return;
     }
-    // d_i == 1.0 marks a capped entrant during the passes (a free share is < 1).
+    // During the passes d_i == 1.0 marks a capped entrant, 0.0 a free one.
     std::fill(d, d + n, 0.0);
     double n_capped = 0.0;
+    double free_sum = total.value();
+    double c = 0.0;
     for (;;) {
-        NeumaierSum free_sum;
-        for (std::size_t i = 0; i < n; ++i)
-            if (s[i] > 0.0 && d[i] != 1.0) free_sum.add(s[i]);
-        const double c = (k - n_capped) / free_sum.value();
+        c = (k - n_capped) / free_sum;
         bool capped_more = false;
+        NeumaierSum next_free;
         for (std::size_t i = 0; i < n; ++i) {
-            if (s[i] > 0.0 && d[i] != 1.0) {
-                const double v = c * s[i];
-                if (v >= 1.0) {
+            const double si = s[i];
+            if (si > 0.0 && d[i] == 0.0) {
+                if (c * si >= 1.0) {
                     d[i] = 1.0;
                     n_capped += 1.0;
                     capped_more = true;
                 } else {
-                    d[i] = v;
+                    next_free.add(si);
                 }
             }
         }
-        if (!capped_more) return;
-        // recompute the free shares with the new c on the next pass
-        for (std::size_t i = 0; i < n; ++i)
-            if (d[i] != 1.0) d[i] = 0.0;
+        if (!capped_more) break;
+        free_sum = next_free.value();
+        if (!(free_sum > 0.0) || n_capped >= k) {  // rounding corner: nothing left
+            c = 0.0;
+            break;
+        }
     }
+    for (std::size_t i = 0; i < n; ++i)
+        if (d[i] != 1.0) d[i] = c * s[i];
 }
 
 // Reusable scratch for the solvers (keep one per caller: no allocation per lottery).
