@@ -237,3 +237,12 @@ def test_deserved_seats_caps_a_dominant_score():
 def test_bad_input(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         ff.fair_probabilities(**kwargs)
+
+
+@pytest.mark.parametrize("k", [1, 5, 20, 39])
+def test_deserved_seats_geometric_scores_many_cap_levels(k):
+    # each capped entrant raises the level a lot: exercises the candidate rebuilds
+    s = np.concatenate([2.0 ** np.arange(40), np.full(1000, 1e-3)])
+    d = _core.deserved_seats(s, k)
+    np.testing.assert_allclose(d, ref.deserved_seats(s, k), rtol=1e-12, atol=1e-15)
+    assert math.fsum(d) == pytest.approx(k, abs=1e-9)

@@ -28,12 +28,17 @@ namespace fastfair {
 
 // Water-filled deserved seats of one lottery. s: n finite scores >= 0 (validated by the
 // caller); k in [0, number of s_i > 0]. Writes d[0:n]; sum d == k up to rounding.
+//
 // The cap level c only grows from pass to pass (capping removes more seats than score
-// mass at level c), so an entrant capped once stays capped. Each pass scans the free
-// entrants once, capping those with c * s_i >= 1 and summing the others' scores (the
-// next pass's denominator); the pass that caps nobody is final. Cost O(n * passes);
-// passes is 1 unless some share exceeds 1/k (then typically 2-4; at most k + 1).
-inline void deserved_seats(const double* s, std::size_t n, double k, double* d) {
+// mass at level c), so an entrant capped once stays capped, and the final c is found
+// by passes: c = (k - #capped) / (score mass of the free), cap every free entrant with
+// c * s_i >= 1, repeat until nobody new is capped. The passes run over a short list of
+// candidates, the entrants with c0 * s_i >= 1/2 for the current base level c0; the
+// others' mass is summed once. Should c exceed 2 * c0 (then a non-candidate could
+// cap), the candidate list is rebuilt at the new level. Cost: three O(n) scans plus
+// O(#candidates) per pass. `work` is scratch (reused across calls).
+inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
+                           std::vector<std::uint32_t>& work) {
     std::size_t n_pos = 0;
     NeumaierSum total;
     for (std::size_t i = 0; i < n; ++i) {
@@ -52,36 +57,64 @@ inline void deserved_seats(const double* s, std::size_t n, double k, double* d) 
         for (std::size_t i = 0; i < n; ++i) d[i] = s[i] > 0.0 ? 1.0 : 0.0;
         return;
     }
-    // During the passes d_i == 1.0 marks a capped entrant, 0.0 a free one.
+    // d_i == 1.0 marks a capped entrant during the passes.
     std::fill(d, d + n, 0.0);
     double n_capped = 0.0;
-    double free_sum = total.value();
-    double c = 0.0;
+    double c = k / total.value();
     for (;;) {
-        c = (k - n_capped) / free_sum;
-        bool capped_more = false;
-        NeumaierSum next_free;
+        // Candidates at base level c0 = c; the rest's (free) mass is summed once.
+        const double c0 = c;
+        const double floor_s = 0.5 / c0;
+        work.clear();
+        NeumaierSum rest;
         for (std::size_t i = 0; i < n; ++i) {
             const double si = s[i];
-            if (si > 0.0 && d[i] == 0.0) {
-                if (c * si >= 1.0) {
+            if (si > 0.0 && d[i] != 1.0) {
+                if (si >= floor_s)
+                    work.push_back(static_cast<std::uint32_t>(i));
+                else
+                    rest.add(si);
+            }
+        }
+        const double rest_sum = rest.value();
+        bool rebuild = false;
+        for (;;) {
+            bool capped_more = false;
+            NeumaierSum cand_free;
+            std::size_t kept = 0;
+            for (std::size_t j = 0; j < work.size(); ++j) {
+                const std::uint32_t i = work[j];
+                if (c * s[i] >= 1.0) {
                     d[i] = 1.0;
                     n_capped += 1.0;
                     capped_more = true;
                 } else {
-                    next_free.add(si);
+                    cand_free.add(s[i]);
+                    work[kept++] = i;
                 }
             }
+            work.resize(kept);
+            if (!capped_more) break;
+            const double free_sum = rest_sum + cand_free.value();
+            if (!(free_sum > 0.0) || n_capped >= k) {  // rounding corner: nothing left
+                c = 0.0;
+                break;
+            }
+            c = (k - n_capped) / free_sum;
+            if (c > 2.0 * c0) {
+                rebuild = true;
+                break;
+            }
         }
-        if (!capped_more) break;
-        free_sum = next_free.value();
-        if (!(free_sum > 0.0) || n_capped >= k) {  // rounding corner: nothing left
-            c = 0.0;
-            break;
-        }
+        if (!rebuild) break;
     }
     for (std::size_t i = 0; i < n; ++i)
         if (d[i] != 1.0) d[i] = c * s[i];
+}
+
+inline void deserved_seats(const double* s, std::size_t n, double k, double* d) {
+    std::vector<std::uint32_t> work;
+    deserved_seats(s, n, k, d, work);
 }
 
 // Reusable scratch for the solvers (keep one per caller: no allocation per lottery).

@@ -61,7 +61,7 @@ public:
         target_.resize(n);
         eligible_.resize(n);
         const double kd = static_cast<double>(k);
-        deserved_seats(scores, n, kd, p_deserved_.data());
+        deserved_seats(scores, n, kd, p_deserved_.data(), scratch_.idx);
         for (std::size_t i = 0; i < n; ++i) {
             eligible_[i] = scores[i] > 0.0;
             target_[i] = i < n_entrants_ ? (cum_deserved_[i] + p_deserved_[i]) - wins_[i]
