@@ -144,7 +144,12 @@ void pool_prepare(Pool& p, const f64_in& scores, std::int64_t k) {
 }
 
 py::array_t<std::int8_t> pool_draw(Pool& p, std::uint64_t seed) {
-    p.draw(seed);
+    if (p.pending_probabilities().size() > kReleaseGilAbove) {
+        py::gil_scoped_release nogil;
+        p.draw(seed);
+    } else {
+        p.draw(seed);
+    }
     return to_array(p.pending_winners());
 }
 

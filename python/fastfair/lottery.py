@@ -66,8 +66,8 @@ def _as_count(k: Any, name: str = "k") -> int:
             msg = f"{name} must be a whole number of winners, got {kf}"
             raise ValueError(msg)
         value = int(kf)
-    if value < 0:
-        msg = f"{name} must be >= 0, got {value}"
+    if not 0 <= value < 2**62:
+        msg = f"{name} must be >= 0 (and a sane number of winners), got {value}"
         raise ValueError(msg)
     return value
 
@@ -252,7 +252,9 @@ class LotteryPool:
 
     State lives in C++; one lottery costs O(n) plus appending its history columns.
     Every lottery keeps its seed, so :meth:`verify` can re-derive every draw.
-    Objects are not thread-safe.
+    Objects are not thread-safe; on large pools the C++ work of a lottery and of
+    :meth:`verify` runs with the GIL released, so separate pools can run in separate
+    threads.
 
     Parameters
     ----------
