@@ -246,3 +246,35 @@ def test_deserved_seats_geometric_scores_many_cap_levels(k):
     d = _core.deserved_seats(s, k)
     np.testing.assert_allclose(d, ref.deserved_seats(s, k), rtol=1e-12, atol=1e-15)
     assert math.fsum(d) == pytest.approx(k, abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_exact_reference_and_pgd_agree_along_random_pools(seed):
+    """At every lottery of a growing weighted pool: pool (exact) == NumPy reference ==
+    pgd (real iterations) on the pool's own state."""
+    import warnings
+
+    rng = np.random.default_rng(5000 + seed)
+    pool = ff.LotteryPool()
+    n = 5
+    for t in range(12):
+        n += int(rng.integers(0, 4))
+        s = rng.lognormal(0, 1, n) * (rng.random(n) < 0.8)
+        m = int((s > 0).sum())
+        k = int(rng.integers(0, m + 1))
+        owed = np.zeros(n)
+        owed[: pool.n_entrants] = pool.cumulative_deserved
+        wins = np.zeros(n)
+        wins[: pool.n_entrants] = pool.wins
+        deserved = owed + ref.deserved_seats(s, k)
+        pi_pool = pool.preview(s, k)
+        pi_ref = ref.fair_probabilities(deserved, wins, k, s > 0)
+        pi_pgd, info = ff.fair_probabilities(
+            deserved, wins, k, s > 0, solver="pgd", step=0.5, tol=1e-12, return_info=True
+        )
+        assert info.converged
+        np.testing.assert_allclose(pi_pool, pi_ref, atol=_tol(deserved - wins))
+        np.testing.assert_allclose(pi_pgd, pi_pool, atol=1e-6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            pool.run_lottery(s, k, seed=t)
