@@ -18,6 +18,7 @@ except ImportError as _exc:  # pragma: no cover - only on a broken install
     )
     raise ImportError(_msg) from _exc
 
+from .lottery import LotteryPool, fair_probabilities
 from .sampling import pipage_round, project_capped_simplex
 
 try:
@@ -27,6 +28,8 @@ except _metadata.PackageNotFoundError:  # pragma: no cover
 
 __all__ = [
     "__version__",
+    "LotteryPool",
+    "fair_probabilities",
     "pipage_round",
     "project_capped_simplex",
 ]

@@ -1,0 +1,243 @@
+// Fair repeated lotteries: the stateless pieces.
+//
+//  * deserved_seats: the seats each entrant deserves in one lottery,
+//        d_i = min(1, c * s_i)   with c >= 0 chosen so that sum_i d_i = k
+//    (k * s_i / sum(s) "water-filled" at 1: the excess share of anyone owed more than a
+//    seat is spread over the others in proportion to their score). Score 0 gives 0.
+//  * fair_probabilities_exact: the minimiser of || y - pi ||_2 over
+//    { 0 <= pi <= 1, sum pi = k } restricted to the eligible entrants (everyone else
+//    gets exactly 0), with y = cumulative deserved - wins so far. One exact projection.
+//  * fair_probabilities_pgd: the blog's projected gradient descent on the squared
+//    objective 0.5 * || pi - y ||^2 (gradient pi - y, Lipschitz constant 1), whose
+//    projection is the blog's sort-based "simplex clip" (without its final rescale).
+//    Kept as a cross-check of the exact solver and as the blog's baseline.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "fastfair/projection.hpp"
+#include "fastfair/summation.hpp"
+
+namespace fastfair {
+
+// Water-filled deserved seats of one lottery. s: n finite scores >= 0 (validated by the
+// caller); k in [0, number of s_i > 0]. Writes d[0:n]; sum d == k up to rounding.
+//
+// The cap level c only grows from pass to pass (capping removes more seats than score
+// mass at level c), so an entrant capped once stays capped, and the final c is found
+// by passes: c = (k - #capped) / (score mass of the free), cap every free entrant with
+// c * s_i >= 1, repeat until nobody new is capped. The passes run over a short list of
+// candidates, the entrants with c0 * s_i >= 1/2 for the current base level c0; the
+// others' mass is summed once. Should c exceed 2 * c0 (then a non-candidate could
+// cap), the candidate list is rebuilt at the new level. Cost: three O(n) scans plus
+// O(#candidates) per pass. `work` is scratch (reused across calls).
+inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
+                           std::vector<std::uint32_t>& work) {
+    std::size_t n_pos = 0;
+    NeumaierSum total;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (s[i] > 0.0) {
+            ++n_pos;
+            total.add(s[i]);
+        }
+    }
+    if (!(k >= 0.0) || k > static_cast<double>(n_pos))
+        throw std::invalid_argument("k must lie in [0, number of positive scores]");
+    if (k == 0.0 || n_pos == 0) {
+        std::fill(d, d + n, 0.0);
+        return;
+    }
+    if (k == static_cast<double>(n_pos)) {
+        for (std::size_t i = 0; i < n; ++i) d[i] = s[i] > 0.0 ? 1.0 : 0.0;
+        return;
+    }
+    // d_i == 1.0 marks a capped entrant during the passes.
+    std::fill(d, d + n, 0.0);
+    double n_capped = 0.0;
+    double c = k / total.value();
+    for (;;) {
+        // Candidates at base level c0 = c; the rest's (free) mass is summed once.
+        const double c0 = c;
+        const double floor_s = 0.5 / c0;
+        work.clear();
+        NeumaierSum rest;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double si = s[i];
+            if (si > 0.0 && d[i] != 1.0) {
+                if (si >= floor_s)
+                    work.push_back(static_cast<std::uint32_t>(i));
+                else
+                    rest.add(si);
+            }
+        }
+        const double rest_sum = rest.value();
+        bool rebuild = false;
+        for (;;) {
+            bool capped_more = false;
+            NeumaierSum cand_free;
+            std::size_t kept = 0;
+            for (std::size_t j = 0; j < work.size(); ++j) {
+                const std::uint32_t i = work[j];
+                if (c * s[i] >= 1.0) {
+                    d[i] = 1.0;
+                    n_capped += 1.0;
+                    capped_more = true;
+                } else {
+                    cand_free.add(s[i]);
+                    work[kept++] = i;
+                }
+            }
+            work.resize(kept);
+            if (!capped_more) break;
+            const double free_sum = rest_sum + cand_free.value();
+            if (!(free_sum > 0.0) || n_capped >= k) {  // rounding corner: nothing left
+                c = 0.0;
+                break;
+            }
+            c = (k - n_capped) / free_sum;
+            if (c > 2.0 * c0) {
+                rebuild = true;
+                break;
+            }
+        }
+        if (!rebuild) break;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+        if (d[i] != 1.0) d[i] = c * s[i];
+}
+
+inline void deserved_seats(const double* s, std::size_t n, double k, double* d) {
+    std::vector<std::uint32_t> work;
+    deserved_seats(s, n, k, d, work);
+}
+
+// Reusable scratch for the solvers (keep one per caller: no allocation per lottery).
+struct FairScratch {
+    std::vector<double> y;                 // compacted targets
+    std::vector<double> x;                 // compacted solution
+    std::vector<double> x_prev;            // pgd: previous iterate
+    std::vector<std::uint32_t> idx;        // compacted -> original index
+    std::vector<double> proj_work;         // project_capped_simplex work space
+    std::vector<std::pair<double, int>> breaks;  // pgd: sorted breakpoints
+};
+
+// Gather the eligible entries of target into scratch.y / scratch.idx. eligible may be
+// null (everyone eligible). Returns the number of eligible entrants.
+inline std::size_t gather_eligible(const double* target, const std::uint8_t* eligible,
+                                   std::size_t n, FairScratch& w) {
+    w.y.resize(n);
+    w.idx.resize(n);
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (eligible == nullptr || eligible[i]) {
+            w.y[m] = target[i];
+            w.idx[m] = static_cast<std::uint32_t>(i);
+            ++m;
+        }
+    }
+    return m;
+}
+
+inline void scatter_eligible(std::size_t m, std::size_t n, const FairScratch& w,
+                             double* pi) {
+    std::fill(pi, pi + n, 0.0);
+    for (std::size_t j = 0; j < m; ++j) pi[w.idx[j]] = w.x[j];
+}
+
+// Exact fair probabilities: pi = projection of target (= deserved - received) onto the
+// capped simplex of the eligible entrants; 0 elsewhere. k in [0, #eligible].
+inline void fair_probabilities_exact(const double* target, const std::uint8_t* eligible,
+                                     std::size_t n, double k, double* pi,
+                                     FairScratch& w) {
+    const std::size_t m = gather_eligible(target, eligible, n, w);
+    if (!(k >= 0.0) || k > static_cast<double>(m))
+        throw std::invalid_argument("k must lie in [0, number of eligible entrants]");
+    w.x.resize(m);
+    project_capped_simplex(w.y.data(), m, k, w.x.data(), w.proj_work);
+    scatter_eligible(m, n, w, pi);
+}
+
+// The blog's projection_simplex_clip without the final rescale: sort the 2n breakpoints
+// of f(t) = sum_i clip(r_i + t, 0, 1), sweep them to the segment where f reaches k and
+// solve the linear piece. O(n log n). 0 < k < n required.
+inline void simplex_clip_sort(const double* r, std::size_t n, double k, double* x,
+                              std::vector<std::pair<double, int>>& breaks) {
+    breaks.resize(2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        breaks[2 * i] = {-r[i], +1};       // x_i starts to rise
+        breaks[2 * i + 1] = {1.0 - r[i], -1};  // x_i reaches 1
+    }
+    std::sort(breaks.begin(), breaks.end());
+    double f = 0.0, t = breaks[0].first;
+    long active = 0;
+    for (std::size_t j = 0; j < breaks.size(); ++j) {
+        const double b = breaks[j].first;
+        const double f_next = f + static_cast<double>(active) * (b - t);
+        if (f_next >= k && active > 0) {
+            t = t + (k - f) / static_cast<double>(active);
+            break;
+        }
+        f = f_next;
+        t = b;
+        active += breaks[j].second;
+    }
+    for (std::size_t i = 0; i < n; ++i) x[i] = detail::clip01(r[i] + t);
+}
+
+struct PgdInfo {
+    std::size_t iterations = 0;
+    bool converged = false;
+    double last_change = 0.0;  // max |pi_new - pi_old| of the last iteration
+};
+
+// Projected gradient descent on 0.5 * ||pi - target||^2 over the eligible entrants.
+// start: n values (only eligible entries are used) or null for the uniform k / m.
+// Each iteration: pi <- simplex_clip(pi - step * (pi - target)); converged once the
+// largest change of an entry is <= tol. step in (0, 1] (1 / L with L = 1 converges in
+// one step; smaller steps contract by (1 - step) per iteration).
+inline PgdInfo fair_probabilities_pgd(const double* target, const std::uint8_t* eligible,
+                                      std::size_t n, double k, const double* start,
+                                      double step, double tol, std::size_t max_iter,
+                                      double* pi, FairScratch& w) {
+    const std::size_t m = gather_eligible(target, eligible, n, w);
+    if (!(k >= 0.0) || k > static_cast<double>(m))
+        throw std::invalid_argument("k must lie in [0, number of eligible entrants]");
+    PgdInfo info;
+    w.x.resize(m);
+    w.x_prev.resize(m);
+    if (k == 0.0 || k == static_cast<double>(m)) {  // the feasible set is one point
+        std::fill(w.x.begin(), w.x.end(), k == 0.0 ? 0.0 : 1.0);
+        info.converged = true;
+        scatter_eligible(m, n, w, pi);
+        return info;
+    }
+    for (std::size_t j = 0; j < m; ++j)
+        w.x[j] = start ? start[w.idx[j]] : k / static_cast<double>(m);
+    std::vector<double>& grad_pt = w.x_prev;  // reused: holds pi - step * grad
+    while (info.iterations < max_iter) {
+        for (std::size_t j = 0; j < m; ++j)
+            grad_pt[j] = w.x[j] - step * (w.x[j] - w.y[j]);
+        // grad_pt becomes the new iterate; compare with the old one in w.x
+        simplex_clip_sort(grad_pt.data(), m, k, grad_pt.data(), w.breaks);
+        double change = 0.0;
+        for (std::size_t j = 0; j < m; ++j)
+            change = std::max(change, std::fabs(grad_pt[j] - w.x[j]));
+        std::swap(w.x, w.x_prev);  // w.x <- new iterate
+        ++info.iterations;
+        info.last_change = change;
+        if (change <= tol) {
+            info.converged = true;
+            break;
+        }
+    }
+    scatter_eligible(m, n, w, pi);
+    return info;
+}
+
+}  // namespace fastfair
