@@ -141,3 +141,140 @@ def lottery(quick: bool, progress: Progress) -> list:
         )
     progress.step("lottery: long-run fairness")
     return rows
+
+
+# -------------------------------------------------------------- online allocation
+
+
+def online_steps(quick: bool) -> int:
+    return 6
+
+
+def _per_round(fn, rounds: int, repeat: int) -> float:
+    return best_time(fn, repeat) / rounds
+
+
+def online(quick: bool, progress: Progress) -> list:
+    import fastfair as ff
+    from fastfair._reference import online as ref
+    from fastfair._traces import deficit_traces
+
+    rows: list = []
+    batch_t = 20_000 if quick else 1_000_000
+    ref_t = 500 if quick else 2_000
+    repeat = 3 if quick else 5
+    cases = [("prop", 8, None), ("prop", 128, None), ("ef", 8, None), ("ef", 128, None),
+             ("pdm", 8, 4)]
+    for notion, n, alts in cases:
+        rng = np.random.default_rng(n)
+        if notion == "pdm":
+            V = rng.random((batch_t, n, alts))
+            make = lambda: ff.PublicDecisionMaker(n)  # noqa: E731
+            reference = ref.PdmReference
+        else:
+            V = rng.random((batch_t // (16 if n > 64 and notion == "ef" else 1), n))
+            make = lambda: ff.OnlineAllocator(n, notion=notion)  # noqa: E731
+            reference = ref.PropReference if notion == "prop" else ref.EfReference
+        T = V.shape[0]
+        small = V[: min(ref_t, T)]
+        # the engine and the from-scratch reference agree on the prefix
+        eng = make()
+        decided = eng.run(small[:200])
+        r = reference(n)
+        ref_choices = np.array([r.step(v) for v in small[:200]])
+        agree = float(np.mean(decided == ref_choices))
+        ours = _per_round(lambda: make().run(V), T, repeat)
+        theirs = _per_round(lambda: [reference(n).step(v) for v in small], len(small), 1)
+        label = f"{notion} n={n}" + (f" x{alts} alternatives" if alts else "")
+        rows.append(
+            SpeedRow("online", f"{label}, per round (run)", ours,
+                     {"numpy-reference": theirs})
+        )
+        if agree < 0.99:  # ties may differ in the last ulp; more is a bug
+            msg = f"engine and reference disagree on {label}: {agree:.3f}"
+            raise AssertionError(msg)
+        progress.step(f"online: {label}")
+
+    # per-step latency from Python, n = 8
+    alloc = ff.OnlineAllocator(8)
+    v = np.random.default_rng(1).random(8)
+    calls = 20_000
+    step = alloc.step
+    per_call = best_time(lambda: [step(v) for _ in range(calls)], repeat) / calls
+    r = ref.PropReference(8)
+    ref_call = best_time(lambda: [r.step(v) for _ in range(200)], 1) / 200
+    rows.append(SpeedRow("online", "prop n=8, one step() call", per_call,
+                         {"numpy-reference": ref_call}))
+
+    # fairness on streams built against each baseline, and on a heavy-tailed stream
+    rounds = 1_000 if quick else 5_000
+    for notion, n, name in [("prop", 2, "table1"), ("prop", 2, "round-robin"),
+                            ("prop", 6, "heavy"), ("ef", 4, "heavy")]:
+        traces, bound = deficit_traces(notion, n, rounds, name)
+        worst = {m: float(tr.max()) for m, tr in traces.items()}
+        ours_worst = worst.pop("fastfair")
+        # every round within its own bound, not just the last one
+        if np.any(traces["fastfair"] > bound + 1e-9):
+            msg = f"fastfair exceeded its bound on {notion}/{name}"
+            raise AssertionError(msg)
+        rows.append(
+            FairnessRow("online", f"{notion} n={n}, {name} stream, {rounds} rounds",
+                        "max normalised deficit", ours_worst, worst,
+                        float(bound[-1]))
+        )
+    progress.step("online: fairness vs baselines")
+    return rows
+
+
+# -------------------------------------------------------------------------- EF_k
+
+
+def efk_steps(quick: bool) -> int:
+    return 4 if quick else 10
+
+
+def efk(quick: bool, progress: Progress) -> list:
+    import fastfair as ff
+    from fastfair._reference import efk as ref
+    from fastfair.baselines import GreedyMaxDeficit, RoundRobin
+
+    rows: list = []
+    cases = [(4, 4), (8, 16), (16, 64)] if quick else [
+        (n, L) for n in (4, 8, 16) for L in (4, 16, 64)
+    ]
+    rounds = 5_000 if quick else 100_000
+    ref_rounds = 100 if quick else 300
+    for n, L in cases:
+        rng = np.random.default_rng(n * 100 + L)
+        levels = np.arange(1, L + 1, dtype=np.float64)
+        V = np.where(rng.random((rounds, n)) < 0.8,
+                     levels[rng.integers(0, L, (rounds, n))], 0.0)
+        make = lambda: ff.OnlineAllocator(n, notion="efk", levels=levels)  # noqa: E731
+        ours = best_time(lambda: make().run(V), 3) / rounds
+        small = V[:ref_rounds]
+        r = ref.EFkReference(n, levels)
+        theirs = best_time(lambda: [r.step(v) for v in small], 1) / ref_rounds
+        rows.append(SpeedRow("efk", f"efk n={n} L={L}, per round (run)", ours,
+                             {"numpy-reference": theirs}))
+        progress.step(f"efk: n={n} L={L}")
+
+    # fairness: the EF_k reached on a random stream, against the baselines
+    n, L, T = 4, 8, 2_000 if quick else 10_000
+    rng = np.random.default_rng(7)
+    levels = np.arange(1, L + 1, dtype=np.float64)
+    V = levels[rng.integers(0, L, (T, n))]
+    alloc = ff.OnlineAllocator(n, notion="efk", levels=levels)
+    ours_rec = alloc.run(V)
+    others = {}
+    for name, obj in [("round-robin", RoundRobin(n)), ("greedy-max-deficit",
+                                                       GreedyMaxDeficit(n))]:
+        others[name] = float(ref.efk_of_allocation(V, obj.run(V)))
+    ours_k = float(ref.efk_of_allocation(V, ours_rec))
+    if ours_k != alloc.efk():
+        msg = "EF_k read-out disagrees with the reference"
+        raise AssertionError(msg)
+    rows.append(FairnessRow("efk", f"efk n={n} L={L}, random stream, {T} rounds",
+                            "EF_k (smallest k)", ours_k, others,
+                            float(np.floor(alloc.bound()))))
+    progress.step("efk: fairness vs baselines")
+    return rows
