@@ -310,6 +310,45 @@ def test_huge_p_potential_is_overflow_safe() -> None:
     np.testing.assert_array_equal(eng.deficits(), ref.deficits())
 
 
+@pytest.mark.parametrize("p", [2.0, 400.0])
+def test_growing_deficits_scale_invariance(p: float) -> None:
+    """Mutual envy of k items each way: every good item must raise a deficit to k + 1.
+
+    The engine's internal table of phi-increments grows (and, at p = 400, is rescaled
+    by powers of two) while a restored copy builds it differently: the decisions must
+    agree with each other and with the reference.
+    """
+    levels = np.array([1.0, 2.0])
+    k = 12
+    # agent 0 got k items only agent 1 likes, agent 1 got k items only agent 0 likes;
+    # agent 2 got items everybody likes a little (its rows go stale between updates)
+    V0 = np.array([[0.0, 2.0, 0.0]] * k + [[2.0, 0.0, 0.0]] * k + [[1.0, 1.0, 1.0]] * 3)
+    R0 = np.array([0] * k + [1] * k + [2] * 3)
+    eng, ref = start_from(V0, R0, levels, 3, p)
+    assert eng.max_deficit() == k
+    rng = np.random.default_rng(1)
+    stream = np.where(rng.random((120, 3)) < 0.5, 2.0, 1.0)
+    stream[:, 2] *= rng.random(120) < 0.3  # agent 2 mostly indifferent
+    stream[:40, :2] = 2.0  # force growth first
+    clones = {}
+    decisions = []
+    for t, v in enumerate(stream):
+        if t in (20, 60):  # a restored copy predicts the rest of the run
+            clones[t] = pickle.loads(pickle.dumps(eng)).run(stream[t:])
+        log_s = ref.candidate_log_s(v)
+        a = eng.step(v)
+        decisions.append(a)
+        assert math.expm1(log_s[a] - log_s.min()) <= 1e-12
+        order = np.sort(log_s)
+        if order[1] - order[0] > 1e-9:
+            assert a == int(np.argmin(log_s))
+        ref.apply(v, a)
+    for t, pred in clones.items():
+        np.testing.assert_array_equal(pred, decisions[t:])
+    np.testing.assert_array_equal(eng.deficits(), ref.deficits())
+    assert eng.max_deficit() >= k
+
+
 # --------------------------------------------------------------- state, copies, pickling
 
 

@@ -129,7 +129,7 @@ public:
         t_ = 0;
         w_.clear();
         scale_ = 0;
-        ensure_table(64);
+        ensure_table(8);
         rebuild_prefixes();
     }
 
@@ -343,7 +343,7 @@ public:
         for (std::int64_t v : D_) kmax_ = std::max(kmax_, v);
         w_.clear();
         scale_ = 0;
-        ensure_table(std::max<std::size_t>(64, 2 * static_cast<std::size_t>(kmax_) + 2));
+        ensure_table(std::max<std::size_t>(8, static_cast<std::size_t>(kmax_) + 1));
         rebuild_prefixes();
     }
 
