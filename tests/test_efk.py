@@ -320,16 +320,15 @@ def test_growing_deficits_scale_invariance(p: float) -> None:
     """
     levels = np.array([1.0, 2.0])
     k = 12
-    # agent 0 got k items only agent 1 likes, agent 1 got k items only agent 0 likes;
-    # agent 2 got items everybody likes a little (its rows go stale between updates)
-    V0 = np.array([[0.0, 2.0, 0.0]] * k + [[2.0, 0.0, 0.0]] * k + [[1.0, 1.0, 1.0]] * 3)
-    R0 = np.array([0] * k + [1] * k + [2] * 3)
+    # every agent got k items that only the two others like: all six deficits are k
+    V0 = np.vstack([np.tile(np.where(np.arange(3) == a, 0.0, 2.0), (k, 1)) for a in range(3)])
+    R0 = np.repeat(np.arange(3), k)
     eng, ref = start_from(V0, R0, levels, 3, p)
     assert eng.max_deficit() == k
     rng = np.random.default_rng(1)
     stream = np.where(rng.random((120, 3)) < 0.5, 2.0, 1.0)
-    stream[:, 2] *= rng.random(120) < 0.3  # agent 2 mostly indifferent
-    stream[:40, :2] = 2.0  # force growth first
+    stream[:, 2] *= rng.random(120) < 0.5  # agent 2's rows go stale in between
+    stream[:30] = [2.0, 2.0, 0.0]  # force growth first
     clones = {}
     decisions = []
     for t, v in enumerate(stream):
