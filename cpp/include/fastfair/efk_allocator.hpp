@@ -122,12 +122,18 @@ public:
         const std::size_t sz = n_ * n_ * L_;
         cnt_.assign(sz, 0);
         D_.assign(sz, 0);
-        GP_.assign(sz, 0.0);
-        LP_.assign(sz, 0.0);
+        GP_.assign(n_ * n_ * (L_ + 1), 0.0);
+        LP_.assign(n_ * n_ * (L_ + 1), 0.0);
         delta_.assign(n_, 0.0);
+        gain_.assign(n_, 0.0);
+        rows_.assign(2 * n_, 0);
+        rlev_.assign(2 * n_, 0);
+        rsgn_.assign(2 * n_, 0);
+        racc_g_.assign(2 * n_, 0.0);
+        racc_s_.assign(2 * n_, 0.0);
         kmax_ = 0;
         t_ = 0;
-        w_.clear();
+        wz_.clear();
         scale_ = 0;
         ensure_table(8);
         rebuild_prefixes();
@@ -161,24 +167,21 @@ public:
     // One round with pre-matched level indices lev[i] in {-1, 0..L-1}. Returns the
     // recipient. No allocation unless the deficit table must grow (amortised, rare).
     std::size_t step_levels(const int* lev) {
+        const std::size_t W = L_ + 1;
+        // gain_a = sum_i GP[i][a][lev_i + 1]: slot 0 is the empty prefix (lev_i = -1)
+        // and the diagonal rows are zero, so no branch is needed.
+        std::fill(gain_.begin(), gain_.end(), 0.0);
+        for (std::size_t i = 0; i < n_; ++i) {
+            const double* g = &GP_[i * n_ * W + static_cast<std::size_t>(lev[i] + 1)];
+            for (std::size_t a = 0; a < n_; ++a) gain_[a] += g[a * W];
+        }
         std::size_t best = 0;
         double best_delta = std::numeric_limits<double>::infinity();
         for (std::size_t a = 0; a < n_; ++a) {
-            double gain = 0.0;
-            for (std::size_t i = 0; i < n_; ++i) {
-                if (i == a || lev[i] < 0) continue;
-                gain += GP_[(i * n_ + a) * L_ + static_cast<std::size_t>(lev[i])];
-            }
+            const double* lp = &LP_[a * n_ * W + static_cast<std::size_t>(lev[a] + 1)];
             double loss = 0.0;
-            if (lev[a] >= 0) {
-                const std::size_t la = static_cast<std::size_t>(lev[a]);
-                const double* lp = &LP_[a * n_ * L_ + la];
-                for (std::size_t j = 0; j < n_; ++j) {
-                    if (j == a) continue;
-                    loss += lp[j * L_];
-                }
-            }
-            const double d = gain - loss;
+            for (std::size_t j = 0; j < n_; ++j) loss += lp[j * W];
+            const double d = gain_[a] - loss;
             delta_[a] = d;
             if (d < best_delta) {
                 best_delta = d;
@@ -194,39 +197,30 @@ public:
         // exact per-level counts
         for (std::size_t i = 0; i < n_; ++i)
             if (lev[i] >= 0) ++cnt_[(i * n_ + a) * L_ + static_cast<std::size_t>(lev[i])];
-        // threshold differences
-        if (lev[a] >= 0) {
-            const std::size_t la = static_cast<std::size_t>(lev[a]);
-            for (std::size_t j = 0; j < n_; ++j) {
-                if (j == a) continue;
-                std::int64_t* row = &D_[(a * n_ + j) * L_];
-                for (std::size_t l = 0; l <= la; ++l) --row[l];
-            }
-        }
-        std::int64_t newmax = kmax_;
-        for (std::size_t i = 0; i < n_; ++i) {
-            if (i == a || lev[i] < 0) continue;
-            const std::size_t li = static_cast<std::size_t>(lev[i]);
-            std::int64_t* row = &D_[(i * n_ + a) * L_];
-            for (std::size_t l = 0; l <= li; ++l) {
-                ++row[l];
-                newmax = std::max(newmax, row[l]);
-            }
-        }
         ++t_;
-        if (newmax > kmax_) {
-            kmax_ = newmax;
-            // entries up to kmax_ are read (w(D) for D <= kmax_)
-            if (static_cast<std::size_t>(kmax_) + 1 > w_.size())
-                ensure_table(2 * static_cast<std::size_t>(kmax_) + 2);
-        }
+        // the rows that move: (a, j) down by one for l <= lev_a, (i, a) up for l <= lev_i
+        std::size_t nr = 0;
         if (lev[a] >= 0)
             for (std::size_t j = 0; j < n_; ++j)
-                if (j != a) rebuild_row(a, j);
+                if (j != a) {
+                    rows_[nr] = a * n_ + j;
+                    rlev_[nr] = lev[a];
+                    rsgn_[nr] = -1;
+                    ++nr;
+                }
         for (std::size_t i = 0; i < n_; ++i)
-            if (i != a && lev[i] >= 0) rebuild_row(i, a);
+            if (i != a && lev[i] >= 0) {
+                rows_[nr] = i * n_ + a;
+                rlev_[nr] = lev[i];
+                rsgn_[nr] = 1;
+                ++nr;
+            }
+        if (nr == 0) return;
+        // deficits grow by at most one per round: table index kmax_ + 2 must exist
+        if (static_cast<std::size_t>(kmax_) + 3 > wz_.size())
+            ensure_table(2 * static_cast<std::size_t>(kmax_) + 8);
+        update_rows(nr);
     }
-
     // Deficits (n, n, L) as doubles, diagonal zero.
     void deficits(double* out) const noexcept {
         for (std::size_t q = 0; q < D_.size(); ++q)
@@ -341,9 +335,9 @@ public:
             }
         kmax_ = 0;
         for (std::int64_t v : D_) kmax_ = std::max(kmax_, v);
-        w_.clear();
+        wz_.clear();
         scale_ = 0;
-        ensure_table(std::max<std::size_t>(8, static_cast<std::size_t>(kmax_) + 1));
+        ensure_table(std::max<std::size_t>(8, static_cast<std::size_t>(kmax_) + 3));
         rebuild_prefixes();
     }
 
@@ -351,24 +345,28 @@ public:
     const std::vector<double>& last_deltas() const noexcept { return delta_; }
 
 private:
-    // w(k) = phi_p(k+1) - phi_p(k) for k = 0..size-1, as mant * 2^(e - scale_).
+    // wz_[0] = 0 and wz_[k + 1] = w(k) = phi_p(k + 1) - phi_p(k), each stored as
+    // mant * 2^(e - scale_) with (mant, e) a deterministic function of k and p.
     void ensure_table(std::size_t size) {
-        const std::size_t old = w_.size();
+        const std::size_t old = wz_.size();
         if (size <= old) return;
         wm_.resize(size);
         we_.resize(size);
-        for (std::size_t k = old; k < size; ++k) {
-            const double a = log_phi(static_cast<double>(k + 1), p_);
-            const double b = log_phi(static_cast<double>(k), p_);
+        const std::size_t first = old == 0 ? 1 : old;
+        for (std::size_t q = first; q < size; ++q) {
+            const double k = static_cast<double>(q - 1);
+            const double a = log_phi(k + 1.0, p_);
+            const double b = log_phi(k, p_);
             const double ld = a + std::log(-std::expm1(b - a));  // log w(k)
             const double e = std::floor(ld / 0.6931471805599453);
-            wm_[k] = std::exp(ld - e * 0.6931471805599453);
-            we_[k] = static_cast<int>(e);
+            wm_[q] = std::exp(ld - e * 0.6931471805599453);
+            we_[q] = static_cast<int>(e);
         }
         // w is increasing in k: the top entry sets the scale (keep it <= 2^900)
         const int new_scale = std::max(0, we_[size - 1] - 900);
-        w_.resize(size);
-        for (std::size_t k = 0; k < size; ++k) w_[k] = std::ldexp(wm_[k], we_[k] - new_scale);
+        wz_.resize(size);
+        wz_[0] = 0.0;
+        for (std::size_t q = 1; q < size; ++q) wz_[q] = std::ldexp(wm_[q], we_[q] - new_scale);
         if (new_scale != scale_ && old != 0) {
             const int shift = scale_ - new_scale;  // exact rescale of cached sums
             for (double& v : GP_) v = std::ldexp(v, shift);
@@ -377,27 +375,58 @@ private:
         scale_ = new_scale;
     }
 
+    // Applies the +-1 moves to the nr listed rows and recomputes their prefix sums.
+    // The rows are walked together (l outer) so their sums form independent chains.
+    void update_rows(std::size_t nr) noexcept {
+        const std::size_t W = L_ + 1;
+        for (std::size_t r = 0; r < nr; ++r) {
+            racc_g_[r] = 0.0;
+            racc_s_[r] = 0.0;
+        }
+        std::int64_t mx = kmax_;
+        const double* wz = wz_.data();
+        for (std::size_t l = 0; l < L_; ++l) {
+            const int li = static_cast<int>(l);
+            for (std::size_t r = 0; r < nr; ++r) {
+                const std::size_t row = rows_[r];
+                std::int64_t& d = D_[row * L_ + l];
+                const std::int64_t k = d + (li <= rlev_[r] ? rsgn_[r] : 0);
+                d = k;
+                mx = std::max(mx, k);
+                // gain term w(k) if k >= 0; loss term w(k - 1) if k >= 1
+                racc_g_[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0))];
+                racc_s_[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k, 0))];
+                GP_[row * W + l + 1] = racc_g_[r];
+                LP_[row * W + l + 1] = racc_s_[r];
+            }
+        }
+        kmax_ = mx;
+    }
+
     void rebuild_row(std::size_t i, std::size_t j) noexcept {
-        const std::size_t off = (i * n_ + j) * L_;
-        const std::int64_t* row = &D_[off];
-        double* gp = &GP_[off];
-        double* lp = &LP_[off];
+        const std::size_t W = L_ + 1;
+        const std::int64_t* row = &D_[(i * n_ + j) * L_];
+        double* gp = &GP_[(i * n_ + j) * W];
+        double* lp = &LP_[(i * n_ + j) * W];
         double g = 0.0, s = 0.0;
+        gp[0] = 0.0;
+        lp[0] = 0.0;
         for (std::size_t l = 0; l < L_; ++l) {
             const std::int64_t k = row[l];
-            if (k >= 0) g += w_[static_cast<std::size_t>(k)];
-            if (k >= 1) s += w_[static_cast<std::size_t>(k - 1)];
-            gp[l] = g;
-            lp[l] = s;
+            g += wz_[static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0))];
+            s += wz_[static_cast<std::size_t>(std::max<std::int64_t>(k, 0))];
+            gp[l + 1] = g;
+            lp[l + 1] = s;
         }
     }
 
     void rebuild_prefixes() noexcept {
+        const std::size_t W = L_ + 1;
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
                 if (i == j) {
-                    std::fill_n(&GP_[(i * n_ + j) * L_], L_, 0.0);
-                    std::fill_n(&LP_[(i * n_ + j) * L_], L_, 0.0);
+                    std::fill_n(&GP_[(i * n_ + j) * W], W, 0.0);
+                    std::fill_n(&LP_[(i * n_ + j) * W], W, 0.0);
                 } else {
                     rebuild_row(i, j);
                 }
@@ -409,8 +438,11 @@ private:
     double p_;
     std::vector<std::int64_t> cnt_, D_;
     std::vector<double> GP_, LP_;
-    std::vector<double> w_, wm_;
+    std::vector<double> wz_, wm_;
     std::vector<int> we_;
+    std::vector<double> gain_, racc_g_, racc_s_;
+    std::vector<std::size_t> rows_;
+    std::vector<int> rlev_, rsgn_;
     int scale_ = 0;
     std::int64_t kmax_ = 0;
     std::uint64_t t_ = 0;
