@@ -129,8 +129,6 @@ public:
         rows_.assign(2 * n_, 0);
         rlev_.assign(2 * n_, 0);
         rsgn_.assign(2 * n_, 0);
-        racc_g_.assign(2 * n_, 0.0);
-        racc_s_.assign(2 * n_, 0.0);
         kmax_ = 0;
         t_ = 0;
         wz_.clear();
@@ -376,31 +374,50 @@ private:
     }
 
     // Applies the +-1 moves to the nr listed rows and recomputes their prefix sums.
-    // The rows are walked together (l outer) so their sums form independent chains.
+    // Rows go in blocks of four so the running sums form eight independent chains.
     void update_rows(std::size_t nr) noexcept {
-        const std::size_t W = L_ + 1;
-        for (std::size_t r = 0; r < nr; ++r) {
-            racc_g_[r] = 0.0;
-            racc_s_[r] = 0.0;
-        }
         std::int64_t mx = kmax_;
+        std::size_t r = 0;
+        for (; r + 4 <= nr; r += 4) update_block<4>(r, mx);
+        for (; r < nr; ++r) update_block<1>(r, mx);
+        kmax_ = mx;
+    }
+
+    template <int R>
+    void update_block(std::size_t r0, std::int64_t& mx) noexcept {
+        const std::size_t W = L_ + 1;
         const double* wz = wz_.data();
+        std::int64_t* d[R];
+        double* gp[R];
+        double* lp[R];
+        int lv[R];
+        std::int64_t sg[R];
+        double g[R], s[R];
+        for (int r = 0; r < R; ++r) {
+            const std::size_t row = rows_[r0 + static_cast<std::size_t>(r)];
+            d[r] = &D_[row * L_];
+            gp[r] = &GP_[row * W + 1];
+            lp[r] = &LP_[row * W + 1];
+            lv[r] = rlev_[r0 + static_cast<std::size_t>(r)];
+            sg[r] = rsgn_[r0 + static_cast<std::size_t>(r)];
+            g[r] = 0.0;
+            s[r] = 0.0;
+        }
+        std::int64_t m = mx;
         for (std::size_t l = 0; l < L_; ++l) {
             const int li = static_cast<int>(l);
-            for (std::size_t r = 0; r < nr; ++r) {
-                const std::size_t row = rows_[r];
-                std::int64_t& d = D_[row * L_ + l];
-                const std::int64_t k = d + (li <= rlev_[r] ? rsgn_[r] : 0);
-                d = k;
-                mx = std::max(mx, k);
+            for (int r = 0; r < R; ++r) {
+                const std::int64_t k = d[r][l] + (li <= lv[r] ? sg[r] : 0);
+                d[r][l] = k;
+                m = std::max(m, k);
                 // gain term w(k) if k >= 0; loss term w(k - 1) if k >= 1
-                racc_g_[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0))];
-                racc_s_[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k, 0))];
-                GP_[row * W + l + 1] = racc_g_[r];
-                LP_[row * W + l + 1] = racc_s_[r];
+                g[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0))];
+                s[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k, 0))];
+                gp[r][l] = g[r];
+                lp[r][l] = s[r];
             }
         }
-        kmax_ = mx;
+        mx = m;
     }
 
     void rebuild_row(std::size_t i, std::size_t j) noexcept {
@@ -440,7 +457,7 @@ private:
     std::vector<double> GP_, LP_;
     std::vector<double> wz_, wm_;
     std::vector<int> we_;
-    std::vector<double> gain_, racc_g_, racc_s_;
+    std::vector<double> gain_;
     std::vector<std::size_t> rows_;
     std::vector<int> rlev_, rsgn_;
     int scale_ = 0;
