@@ -15,19 +15,22 @@
 // Rule. Giving the item to a lowers D[a][j][l] by one for l <= lev_a (a's level index of
 // the item) and raises D[i][a][l] by one for l <= lev_i; nothing else moves. Deficits are
 // integers, so every change of S is +-w(k) with w(k) = phi_p(k + 1) - phi_p(k). With the
-// row prefix sums
-//     GP[i][j][l] = sum_{l' <= l, D >= 0} w(D[i][j][l']),
-//     LP[i][j][l] = sum_{l' <= l, D >= 1} w(D[i][j][l'] - 1),
+// row prefix sums (slot 0 is the empty prefix, so lev = -1, i.e. value 0, reads 0)
+//     GP[i][j][l + 1] = sum_{l' <= l, D >= 0} w(D[i][j][l']),
+//     LP[i][j][l + 1] = sum_{l' <= l, D >= 1} w(D[i][j][l'] - 1),
 // the change of S for candidate a is
-//     delta_a = sum_{i != a, lev_i >= 0} GP[i][a][lev_i] - sum_{j != a} LP[a][j][lev_a],
-// i.e. O(n) per candidate and O(n^2) per round; after the decision only the 2 (n - 1)
-// rows (a, .) and (., a) are recomputed (O(n L)). Total O(n^2 + n L) per round, below
-// the O(n^2 L) of the paper's direct evaluation.
+//     delta_a = sum_{i} GP[i][a][lev_i + 1] - sum_{j} LP[a][j][lev_a + 1]
+// (diagonal rows are zero), i.e. O(n) per candidate and O(n^2) per round; after the
+// decision only the <= 2 (n - 1) rows (a, .) and (., a) are recomputed (O(n L)). Total
+// O(n^2 + n L) per round, below the O(n^2 L) of the paper's direct evaluation. Cached
+// sums are always recomputed from D (never adjusted incrementally), so they are a
+// function of the state alone and a restored engine decides identically.
 //
 // Overflow safety. w(k) is tabulated from log phi_p as mant * 2^e (deterministic in k
-// and p) and stored scaled by 2^-s, where s is chosen so the largest entry stays far
-// below DBL_MAX. Scaling by a power of two is exact, so the scale never changes a
-// decision (barring terms 2^1074 times smaller than the largest, which underflow).
+// and p) and stored as mant * 2^(e - s), with s = 0 unless the largest entry would
+// exceed 2^900 (huge p or deficits). Scaling by a power of two is exact, so s never
+// changes a decision; the only loss is that terms more than ~2^1970 below the largest
+// underflow to 0 when s > 0 (they could only ever break exact ties).
 // Ties go to the lowest index.
 //
 // Not thread-safe; the bindings release the GIL only inside batch run().
