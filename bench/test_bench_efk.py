@@ -16,7 +16,6 @@ import os
 
 import numpy as np
 import pytest
-
 from fastfair._efk import make_efk_engine
 from fastfair._reference.efk import EFkReference
 

@@ -8,7 +8,6 @@ import threading
 
 import numpy as np
 import pytest
-
 from fastfair._efk import make_efk_engine
 from fastfair._reference.efk import (
     EFkReference,
@@ -24,11 +23,13 @@ from fastfair._reference.efk import (
 
 def random_levels(rng: np.random.Generator, L: int, kind: str) -> np.ndarray:
     if kind == "int":
-        return np.sort(rng.choice(np.arange(1, 4 * L + 1), size=L, replace=False)).astype(
-            float
-        )
+        return np.sort(
+            rng.choice(np.arange(1, 4 * L + 1), size=L, replace=False)
+        ).astype(float)
     if kind == "decimal":  # not exactly representable: sums round
-        return np.sort(rng.choice(np.arange(1, 10 * L + 1), size=L, replace=False)) / 10.0
+        return (
+            np.sort(rng.choice(np.arange(1, 10 * L + 1), size=L, replace=False)) / 10.0
+        )
     return np.sort(rng.uniform(0.05, 5.0, size=L))
 
 
@@ -69,6 +70,7 @@ def check_same_state(eng, ref) -> None:
     assert eng.max_deficit() == ref.deficits().max()
     np.testing.assert_allclose(eng.utilities(), ref.utilities(), rtol=1e-12, atol=0)
     assert math.isclose(eng.potential(), ref.potential(), rel_tol=1e-12)
+    assert math.isclose(eng.log_potential(), ref.log_s() / ref.p, rel_tol=1e-12)
     assert math.isclose(eng.bound(), ref.bound(), rel_tol=1e-14)
 
 
@@ -155,7 +157,9 @@ def test_threads_release_gil_and_agree() -> None:
 def test_efk_exact_matches_reference(seed: int) -> None:
     rng = np.random.default_rng(100 + seed)
     n = int(rng.integers(2, 6))
-    levels = random_levels(rng, int(rng.integers(1, 6)), ["int", "decimal", "float"][seed % 3])
+    levels = random_levels(
+        rng, int(rng.integers(1, 6)), ["int", "decimal", "float"][seed % 3]
+    )
     T = int(rng.integers(1, 60))
     V = random_values(rng, T, n, levels)
     # arbitrary (often very unfair) allocations
@@ -297,7 +301,9 @@ def test_default_p_and_bound_formula() -> None:
 def test_huge_p_potential_is_overflow_safe() -> None:
     eng = make_efk_engine(3, [1.0, 2.0], p=400.0)
     V0 = np.tile([2.0, 2.0, 2.0], (40, 1))
-    eng, ref = start_from(V0, np.zeros(40, dtype=np.int64), np.array([1.0, 2.0]), 3, 400.0)
+    eng, ref = start_from(
+        V0, np.zeros(40, dtype=np.int64), np.array([1.0, 2.0]), 3, 400.0
+    )
     assert eng.max_deficit() == 40.0
     # S = phi(40) * ... overflows float64; Phi = S^(1/p) does not
     assert math.isfinite(eng.potential())
@@ -321,7 +327,9 @@ def test_growing_deficits_scale_invariance(p: float) -> None:
     levels = np.array([1.0, 2.0])
     k = 12
     # every agent got k items that only the two others like: all six deficits are k
-    V0 = np.vstack([np.tile(np.where(np.arange(3) == a, 0.0, 2.0), (k, 1)) for a in range(3)])
+    V0 = np.vstack(
+        [np.tile(np.where(np.arange(3) == a, 0.0, 2.0), (k, 1)) for a in range(3)]
+    )
     R0 = np.repeat(np.arange(3), k)
     eng, ref = start_from(V0, R0, levels, 3, p)
     assert eng.max_deficit() == k

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -86,7 +85,7 @@ def normalize_levels(levels: ArrayLike) -> np.ndarray:
 
 
 def make_efk_engine(
-    n_agents: int, levels: ArrayLike, p: Optional[float] = None
+    n_agents: int, levels: ArrayLike, p: float | None = None
 ) -> _core.EFkAllocator:
     """Creates the compiled EF_k engine after validating its arguments.
 

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,12 +28,16 @@ __all__ = [
 def log_phi(d: NDArray[np.float64], p: float) -> NDArray[np.float64]:
     """``log phi_p(d) = (p/2) log1p(max(d, 0)^2)`` elementwise."""
     x = np.maximum(np.asarray(d, dtype=np.float64), 0.0)
-    return 0.5 * p * np.log1p(x * x)
+    out: NDArray[np.float64] = 0.5 * p * np.log1p(x * x)
+    return out
 
 
 def _logsumexp(a: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
     mx = np.max(a, axis=axis, keepdims=True)
-    return np.squeeze(mx, axis=axis) + np.log(np.sum(np.exp(a - mx), axis=axis))
+    out: NDArray[np.float64] = np.squeeze(mx, axis=axis) + np.log(
+        np.sum(np.exp(a - mx), axis=axis)
+    )
+    return out
 
 
 def tau_bound(p: float, m: float, C: float, K: float, t: float) -> float:
@@ -76,7 +79,7 @@ def threshold_deficits(
     onehot[np.arange(v.shape[0]), r] = 1
     c = np.einsum("til,tj->ijl", ge, onehot)  # c[i, j, l]
     own = c[np.arange(n), np.arange(n)]  # (n, L)
-    d = np.maximum(c - own[:, None, :], 0).astype(np.float64)
+    d: NDArray[np.float64] = np.maximum(c - own[:, None, :], 0).astype(np.float64)
     d[np.arange(n), np.arange(n)] = 0.0
     return d
 
@@ -149,7 +152,7 @@ class EFkReference:
     """
 
     def __init__(
-        self, n_agents: int, levels: ArrayLike, p: Optional[float] = None
+        self, n_agents: int, levels: ArrayLike, p: float | None = None
     ) -> None:
         self.n = int(n_agents)
         self.levels = np.unique(np.asarray(levels, dtype=np.float64))
