@@ -494,6 +494,11 @@ def test_bad_state_changes_nothing() -> None:
         mutated(n_agents=4),
         mutated(levels=np.array([1.0, 3.0])),
         mutated(p=eng.p + 1.0),
+        mutated(p="2.0"),
+        mutated(n_agents="3"),
+        mutated(rounds=3.0),
+        mutated(counts=np.full((3, 3, 2), 2**62, dtype=np.int64)),
+        mutated(counts=np.full((3, 3, 2), 2**63, dtype=np.uint64)),
         mutated(rounds=-1),
         mutated(rounds=1),  # fewer rounds than counted items
         mutated(counts=np.zeros((3, 3, 3), dtype=np.int64)),

@@ -82,6 +82,12 @@ py::dict get_state(const EFkEngine& s) {
     return d;
 }
 
+bool is_integer(const py::object& o) {
+    if (py::isinstance<py::bool_>(o)) return false;
+    if (py::isinstance<py::int_>(o)) return true;
+    return py::isinstance(o, py::module_::import("numpy").attr("integer"));
+}
+
 py::object state_item(const py::dict& d, const char* key) {
     if (!d.contains(key)) {
         std::ostringstream os;
@@ -97,16 +103,18 @@ void set_state(EFkEngine& s, const py::dict& d) {
     const py::object ver = state_item(d, "version");
     if (!py::isinstance<py::int_>(ver) || py::cast<long long>(ver) != kStateVersion)
         throw py::value_error("state has an unsupported 'version' (expected 1)");
-    if (py::cast<long long>(state_item(d, "n_agents")) !=
-        static_cast<long long>(e.n_agents()))
+    const py::object na = state_item(d, "n_agents");
+    if (!is_integer(na) || py::cast<long long>(na) != static_cast<long long>(e.n_agents()))
         throw py::value_error("state 'n_agents' does not match this engine");
     const std::vector<double> lv = levels_from(state_item(d, "levels"));
     if (lv != e.levels()) throw py::value_error("state 'levels' do not match this engine");
-    if (py::cast<double>(state_item(d, "p")) != e.p())
+    const py::object sp = state_item(d, "p");
+    if (!py::isinstance<py::float_>(sp) && !is_integer(sp))
+        throw py::value_error("state 'p' must be a number");
+    if (py::cast<double>(sp) != e.p())
         throw py::value_error("state 'p' does not match this engine");
     const py::object r = state_item(d, "rounds");
-    if (!py::isinstance<py::int_>(r) && !py::isinstance(r, py::module_::import("numpy").attr("integer")))
-        throw py::value_error("state 'rounds' must be an integer");
+    if (!is_integer(r)) throw py::value_error("state 'rounds' must be an integer");
     const long long rounds = py::cast<long long>(r);
     if (rounds < 0) throw py::value_error("state 'rounds' must be >= 0");
     py::array carr = py::array::ensure(state_item(d, "counts"));
@@ -125,15 +133,16 @@ void set_state(EFkEngine& s, const py::dict& d) {
     const std::int64_t* c = counts.data();
     std::vector<std::int64_t> cv(c, c + n * n * L);
     for (py::ssize_t i = 0; i < n; ++i) {
-        long long total = 0;
+        long long total = 0;  // items agent i values > 0; at most one per round
         for (py::ssize_t q = 0; q < n * L; ++q) {
             const std::int64_t v = cv[static_cast<std::size_t>(i * n * L + q)];
             if (v < 0) throw py::value_error("state 'counts' must be >= 0");
+            if (v > rounds - total)
+                throw py::value_error(
+                    "state 'counts' are inconsistent with 'rounds' (more items than "
+                    "rounds)");
             total += v;
         }
-        if (total > rounds)
-            throw py::value_error(
-                "state 'counts' are inconsistent with 'rounds' (more items than rounds)");
     }
     // --- then mutate ---
     e.restore(cv, static_cast<std::uint64_t>(rounds));
@@ -237,7 +246,10 @@ void register_efk(py::module_& m) {
         .def(py::pickle(
             [](const EFkEngine& s) { return get_state(s); },
             [](const py::dict& d) {
-                auto eng = make_engine(py::cast<std::size_t>(state_item(d, "n_agents")),
+                const py::object na = state_item(d, "n_agents");
+                if (!is_integer(na) || py::cast<long long>(na) < 2)
+                    throw py::value_error("state 'n_agents' must be an integer >= 2");
+                auto eng = make_engine(py::cast<std::size_t>(na),
                                        state_item(d, "levels"), state_item(d, "p"));
                 set_state(*eng, d);
                 return eng;
