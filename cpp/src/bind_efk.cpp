@@ -1,4 +1,257 @@
-// Bindings for the efk engine (filled in by its issue).
+// Bindings for the classical EF_k engine (fastfair/efk_allocator.hpp).
+// Public entry point: python/fastfair/_efk.py (make_efk_engine), used by
+// fastfair.OnlineAllocator(notion="efk").
 #include "bind_common.hpp"
 
-void register_efk(py::module_& m) { (void)m; }
+#include <cstdint>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fastfair/bounds.hpp"
+#include "fastfair/efk_allocator.hpp"
+
+namespace {
+
+using fastfair_bind::f64_in;
+constexpr int kStateVersion = 1;
+
+struct EFkEngine {
+    fastfair::EFkAllocator eng;
+    std::vector<int> lev;  // per-step scratch (no allocation per round)
+
+    EFkEngine(std::size_t n, std::vector<double> levels, double p)
+        : eng(n, std::move(levels), p), lev(n, -1) {}
+};
+
+std::vector<double> levels_from(const py::object& obj) {
+    f64_in arr = py::cast<f64_in>(obj);
+    fastfair_bind::require_ndim(arr, 1, "levels");
+    const auto L = static_cast<std::size_t>(arr.shape(0));
+    fastfair_bind::require_finite(arr.data(), L, "levels");
+    return std::vector<double>(arr.data(), arr.data() + L);
+}
+
+double resolve_p(const py::object& p, std::size_t n, std::size_t L) {
+    if (p.is_none())
+        return fastfair::default_p(static_cast<double>(n) * static_cast<double>(n - 1) *
+                                   static_cast<double>(L));
+    return py::cast<double>(p);
+}
+
+[[noreturn]] void bad_value(double v, const std::string& where) {
+    std::ostringstream os;
+    os.precision(17);
+    os << "values must be 0 or one of the levels (within relative 1e-12), got " << v
+       << " at " << where;
+    throw py::value_error(os.str());
+}
+
+// Matches one row of item values to level indices; throws before any state change.
+void match_row(const fastfair::EFkAllocator& e, const double* v, int* lev,
+               const char* prefix, std::int64_t t) {
+    for (std::size_t i = 0; i < e.n_agents(); ++i) {
+        const int l = e.match_level(v[i]);
+        if (l == -2) {
+            std::ostringstream where;
+            if (t < 0)
+                where << prefix << "[" << i << "]";
+            else
+                where << prefix << "[" << t << ", " << i << "]";
+            bad_value(v[i], where.str());
+        }
+        lev[i] = l;
+    }
+}
+
+py::dict get_state(const EFkEngine& s) {
+    const auto& e = s.eng;
+    const auto n = static_cast<py::ssize_t>(e.n_agents());
+    const auto L = static_cast<py::ssize_t>(e.n_levels());
+    py::array_t<std::int64_t> counts({n, n, L});
+    std::copy(e.counts().begin(), e.counts().end(), counts.mutable_data());
+    py::array_t<double> levels(L);
+    std::copy(e.levels().begin(), e.levels().end(), levels.mutable_data());
+    py::dict d;
+    d["version"] = kStateVersion;
+    d["n_agents"] = e.n_agents();
+    d["levels"] = levels;
+    d["p"] = e.p();
+    d["rounds"] = e.rounds();
+    d["counts"] = counts;
+    return d;
+}
+
+bool is_integer(const py::object& o) {
+    if (py::isinstance<py::bool_>(o)) return false;
+    if (py::isinstance<py::int_>(o)) return true;
+    return py::isinstance(o, py::module_::import("numpy").attr("integer"));
+}
+
+py::object state_item(const py::dict& d, const char* key) {
+    if (!d.contains(key)) {
+        std::ostringstream os;
+        os << "state is missing the key '" << key << "'";
+        throw py::value_error(os.str());
+    }
+    return d[key];
+}
+
+void set_state(EFkEngine& s, const py::dict& d) {
+    auto& e = s.eng;
+    // --- validate everything first ---
+    const py::object ver = state_item(d, "version");
+    if (!py::isinstance<py::int_>(ver) || py::cast<long long>(ver) != kStateVersion)
+        throw py::value_error("state has an unsupported 'version' (expected 1)");
+    const py::object na = state_item(d, "n_agents");
+    if (!is_integer(na) || py::cast<long long>(na) != static_cast<long long>(e.n_agents()))
+        throw py::value_error("state 'n_agents' does not match this engine");
+    const std::vector<double> lv = levels_from(state_item(d, "levels"));
+    if (lv != e.levels()) throw py::value_error("state 'levels' do not match this engine");
+    const py::object sp = state_item(d, "p");
+    if (!py::isinstance<py::float_>(sp) && !is_integer(sp))
+        throw py::value_error("state 'p' must be a number");
+    if (py::cast<double>(sp) != e.p())
+        throw py::value_error("state 'p' does not match this engine");
+    const py::object r = state_item(d, "rounds");
+    if (!is_integer(r)) throw py::value_error("state 'rounds' must be an integer");
+    const long long rounds = py::cast<long long>(r);
+    if (rounds < 0) throw py::value_error("state 'rounds' must be >= 0");
+    py::array carr = py::array::ensure(state_item(d, "counts"));
+    if (!carr) throw py::value_error("state 'counts' must be an integer array");
+    const char kind = carr.dtype().kind();
+    if (kind != 'i' && kind != 'u') throw py::value_error("state 'counts' must be an integer array");
+    auto counts = py::cast<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>(carr);
+    const auto n = static_cast<py::ssize_t>(e.n_agents());
+    const auto L = static_cast<py::ssize_t>(e.n_levels());
+    if (counts.ndim() != 3 || counts.shape(0) != n || counts.shape(1) != n ||
+        counts.shape(2) != L) {
+        std::ostringstream os;
+        os << "state 'counts' must have shape (" << n << ", " << n << ", " << L << ")";
+        throw py::value_error(os.str());
+    }
+    const std::int64_t* c = counts.data();
+    std::vector<std::int64_t> cv(c, c + n * n * L);
+    for (py::ssize_t i = 0; i < n; ++i) {
+        long long total = 0;  // items agent i values > 0; at most one per round
+        for (py::ssize_t q = 0; q < n * L; ++q) {
+            const std::int64_t v = cv[static_cast<std::size_t>(i * n * L + q)];
+            if (v < 0) throw py::value_error("state 'counts' must be >= 0");
+            if (v > rounds - total)
+                throw py::value_error(
+                    "state 'counts' are inconsistent with 'rounds' (more items than "
+                    "rounds)");
+            total += v;
+        }
+    }
+    // --- then mutate ---
+    e.restore(cv, static_cast<std::uint64_t>(rounds));
+}
+
+std::unique_ptr<EFkEngine> make_engine(std::size_t n, const py::object& levels,
+                                       const py::object& p) {
+    if (n < 2) throw py::value_error("n_agents must be an integer >= 2");
+    std::vector<double> lv = levels_from(levels);
+    const double pp = resolve_p(p, n, lv.size());
+    return std::make_unique<EFkEngine>(n, std::move(lv), pp);
+}
+
+}  // namespace
+
+void register_efk(py::module_& m) {
+    py::class_<EFkEngine>(m, "EFkAllocator",
+                          "Internal: classical EF_k threshold-deficit allocator. Use "
+                          "fastfair.OnlineAllocator(notion='efk'). Not thread-safe; run() "
+                          "releases the GIL.")
+        .def(py::init([](std::size_t n, const py::object& levels, const py::object& p) {
+                 return make_engine(n, levels, p);
+             }),
+             "n_agents"_a, "levels"_a, "p"_a = py::none())
+        .def_property_readonly("p", [](const EFkEngine& s) { return s.eng.p(); })
+        .def_property_readonly("n_agents",
+                               [](const EFkEngine& s) { return s.eng.n_agents(); })
+        .def_property_readonly("levels",
+                               [](const EFkEngine& s) {
+                                   py::array_t<double> a(
+                                       static_cast<py::ssize_t>(s.eng.n_levels()));
+                                   std::copy(s.eng.levels().begin(), s.eng.levels().end(),
+                                             a.mutable_data());
+                                   return a;
+                               })
+        .def(
+            "step",
+            [](EFkEngine& s, const f64_in& values) {
+                fastfair_bind::require_ndim(values, 1, "values");
+                fastfair_bind::require_len(values, 0,
+                                           static_cast<py::ssize_t>(s.eng.n_agents()),
+                                           "values");
+                match_row(s.eng, values.data(), s.lev.data(), "values", -1);
+                return s.eng.step_levels(s.lev.data());
+            },
+            "values"_a)
+        .def(
+            "run",
+            [](EFkEngine& s, const f64_in& values) {
+                fastfair_bind::require_ndim(values, 2, "values");
+                const std::size_t n = s.eng.n_agents();
+                fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(n),
+                                           "values");
+                const auto T = static_cast<std::size_t>(values.shape(0));
+                std::vector<int> lev(T * n);
+                const double* v = values.data();
+                for (std::size_t t = 0; t < T; ++t)
+                    match_row(s.eng, v + t * n, lev.data() + t * n, "values",
+                              static_cast<std::int64_t>(t));
+                py::array_t<std::int64_t> out(static_cast<py::ssize_t>(T));
+                std::int64_t* o = out.mutable_data();
+                {
+                    py::gil_scoped_release nogil;  // raw buffers only below
+                    for (std::size_t t = 0; t < T; ++t)
+                        o[t] = static_cast<std::int64_t>(s.eng.step_levels(lev.data() + t * n));
+                }
+                return out;
+            },
+            "values"_a)
+        .def("deficits",
+             [](const EFkEngine& s) {
+                 const auto n = static_cast<py::ssize_t>(s.eng.n_agents());
+                 const auto L = static_cast<py::ssize_t>(s.eng.n_levels());
+                 py::array_t<double> a({n, n, L});
+                 s.eng.deficits(a.mutable_data());
+                 return a;
+             })
+        .def("max_deficit", [](const EFkEngine& s) { return s.eng.max_deficit(); })
+        .def("potential", [](const EFkEngine& s) { return s.eng.potential(); })
+        .def("log_potential",
+             [](const EFkEngine& s) { return s.eng.log_potential_sum() / s.eng.p(); })
+        .def("rounds", [](const EFkEngine& s) { return s.eng.rounds(); })
+        .def("utilities",
+             [](const EFkEngine& s) {
+                 py::array_t<double> a(static_cast<py::ssize_t>(s.eng.n_agents()));
+                 s.eng.utilities(a.mutable_data());
+                 return a;
+             })
+        .def("bound", [](const EFkEngine& s) { return s.eng.bound(); })
+        .def("efk", [](const EFkEngine& s) { return s.eng.efk(); })
+        .def("counts",
+             [](const EFkEngine& s) {
+                 const auto n = static_cast<py::ssize_t>(s.eng.n_agents());
+                 const auto L = static_cast<py::ssize_t>(s.eng.n_levels());
+                 py::array_t<std::int64_t> a({n, n, L});
+                 std::copy(s.eng.counts().begin(), s.eng.counts().end(), a.mutable_data());
+                 return a;
+             })
+        .def("get_state", &get_state)
+        .def("set_state", &set_state, "state"_a)
+        .def(py::pickle(
+            [](const EFkEngine& s) { return get_state(s); },
+            [](const py::dict& d) {
+                const py::object na = state_item(d, "n_agents");
+                if (!is_integer(na) || py::cast<long long>(na) < 2)
+                    throw py::value_error("state 'n_agents' must be an integer >= 2");
+                auto eng = make_engine(py::cast<std::size_t>(na),
+                                       state_item(d, "levels"), state_item(d, "p"));
+                set_state(*eng, d);
+                return eng;
+            }));
+}
