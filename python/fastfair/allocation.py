@@ -224,7 +224,7 @@ class OnlineAllocator:
         fn = getattr(self._impl, "efk", None)
         if fn is None:
             msg = f"efk() is only available with notion='efk', not {self._notion!r}"
-            raise AttributeError(msg)
+            raise ValueError(msg)
         return int(fn())
 
     # -- state ---------------------------------------------------------------------------
