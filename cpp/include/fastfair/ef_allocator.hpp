@@ -30,10 +30,6 @@ public:
         own_.assign(n, 0.0);
         lc_.assign(nn, 0.0);
         pc_.assign(nn, 1.0);
-        lr_.assign(nn, 0.0);
-        lg_.assign(nn, 0.0);
-        xr_.assign(nn, 1.0);
-        xg_.assign(nn, 1.0);
         delta_.assign(n, 0.0);
         lc_max_ = 0.0;
     }
@@ -49,10 +45,13 @@ public:
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
                 const std::size_t k = i * n_ + j;
-                const double l = i == j ? 0.0 : log_phi_ratio(E_[k], S_[k], p_);
-                lc_[k] = l;
-                pc_[k] = l == 0.0 ? 1.0 : std::exp(std::min(l, kLogFastLimit));
-                lc_max_ = std::max(lc_max_, l);
+                if (i == j) {
+                    lc_[k] = 0.0;
+                    pc_[k] = 1.0;
+                    continue;
+                }
+                set_cache(k);
+                lc_max_ = std::max(lc_max_, lc_[k]);
             }
     }
 
@@ -65,41 +64,30 @@ public:
         }
         double lmax = lc_max_;
         for (std::size_t a = 0; a < n; ++a) delta_[a] = 0.0;
-        // Pass 1: new log terms of every pair under "row agent receives" (lr) and
-        // "column agent receives" (lg), and the unshifted deltas.
+        // Pass 1: for every pair (i, j), the change of its phi term if i receives (its
+        // envy drops by v_i) and if j receives (its envy grows by v_i, its scale becomes
+        // max(S_ij, v_i)). Pairs whose envy stays <= 0 either way contribute nothing.
         for (std::size_t i = 0; i < n; ++i) {
             const double vi = v[i];
+            if (vi == 0.0) continue;  // no pair of row i changes
             const std::size_t row = i * n;
+            double di = 0.0;
             for (std::size_t j = 0; j < n; ++j) {
                 const std::size_t k = row + j;
-                if (j == i || vi == 0.0) {
-                    lr_[k] = lc_[k];
-                    lg_[k] = lc_[k];
-                    xr_[k] = pc_[k];
-                    xg_[k] = pc_[k];
-                    continue;
-                }
                 const double e = E_[k];
-                const double s = S_[k];
-                double lr = 0.0, xr = 1.0;
-                if (e > 0.0) {  // envy decreases when i receives: zero stays zero
-                    lr = log_phi_ratio(e - vi, s, p);
-                    if (lr != 0.0) xr = std::exp(std::min(lr, kLogFastLimit));
-                    delta_[i] += xr - pc_[k];
-                }
-                double lg = 0.0, xg = 1.0;
                 const double eg = e + vi;
-                if (eg > 0.0) {
-                    lg = log_phi_ratio(eg, std::max(s, vi), p);
-                    if (lg != 0.0) xg = std::exp(std::min(lg, kLogFastLimit));
-                    delta_[j] += xg - pc_[k];
+                if (!(eg > 0.0) || j == i) continue;
+                const double s = S_[k];
+                if (e > 0.0) {  // i receives: envy decreases
+                    const double lr = log_phi_ratio(e - vi, s, p);
+                    lmax = std::max(lmax, lr);
+                    di += (lr == 0.0 ? 1.0 : std::exp(std::min(lr, kLogFastLimit))) - pc_[k];
                 }
-                lr_[k] = lr;
-                lg_[k] = lg;
-                xr_[k] = xr;
-                xg_[k] = xg;
-                lmax = std::max(lmax, std::max(lr, lg));
+                const double lg = log_phi_ratio(eg, std::max(s, vi), p);  // j receives
+                lmax = std::max(lmax, lg);
+                delta_[j] += (lg == 0.0 ? 1.0 : std::exp(std::min(lg, kLogFastLimit))) - pc_[k];
             }
+            delta_[i] += di;
         }
         if (lmax > kLogFastLimit) shifted_deltas(v, lmax);
         std::size_t best = 0;
@@ -109,15 +97,15 @@ public:
                 best_delta = delta_[a];
                 best = a;
             }
-        // Apply: pairs (best, j) lose v_best, pairs (i, best) gain v_i.
+        // Apply: pairs (best, j) lose v_best, pairs (i, best) gain v_i; their cached
+        // terms are recomputed from the new state (the same values pass 1 produced).
         const double vb = v[best];
         if (vb != 0.0) {
             for (std::size_t j = 0; j < n; ++j) {
                 if (j == best) continue;
                 const std::size_t k = best * n + j;
                 E_[k] -= vb;
-                lc_[k] = lr_[k];
-                pc_[k] = xr_[k];
+                set_cache(k);
             }
         }
         for (std::size_t i = 0; i < n; ++i) {
@@ -126,8 +114,7 @@ public:
             const std::size_t k = i * n + best;
             E_[k] += vi;
             S_[k] = std::max(S_[k], vi);
-            lc_[k] = lg_[k];
-            pc_[k] = xg_[k];
+            set_cache(k);
         }
         own_[best] += vb;
         // lc_max_ is an upper bound; tighten it only when it matters.
@@ -181,24 +168,33 @@ private:
         const std::size_t n = n_;
         for (std::size_t a = 0; a < n; ++a) delta_[a] = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
-            if (v[i] == 0.0) continue;
+            const double vi = v[i];
+            if (vi == 0.0) continue;
             for (std::size_t j = 0; j < n; ++j) {
                 if (j == i) continue;
                 const std::size_t k = i * n + j;
+                const double e = E_[k], s = S_[k];
+                if (!(e + vi > 0.0)) continue;
                 const double old = std::exp(lc_[k] - shift);
-                if (lr_[k] != lc_[k]) delta_[i] += std::exp(lr_[k] - shift) - old;
-                if (lg_[k] != lc_[k]) delta_[j] += std::exp(lg_[k] - shift) - old;
+                if (e > 0.0) delta_[i] += std::exp(log_phi_ratio(e - vi, s, p_) - shift) - old;
+                delta_[j] +=
+                    std::exp(log_phi_ratio(e + vi, std::max(s, vi), p_) - shift) - old;
             }
         }
+    }
+
+    void set_cache(std::size_t k) noexcept {
+        const double l = log_phi_ratio(E_[k], S_[k], p_);
+        lc_[k] = l;
+        pc_[k] = l == 0.0 ? 1.0 : std::exp(std::min(l, kLogFastLimit));
     }
 
     std::size_t n_;
     double p_;
     double gamma_;
     double lc_max_;
-    std::vector<double> lc_, pc_;          // cached log phi and phi (clamped) per pair
-    std::vector<double> lr_, lg_, xr_, xg_;  // scratch: candidate terms
-    std::vector<double> delta_;
+    std::vector<double> lc_, pc_;  // cached log phi and phi (clamped) per pair
+    std::vector<double> delta_;    // scratch: S(a) - S(no change) per candidate
 };
 
 }  // namespace fastfair
