@@ -31,6 +31,7 @@ public:
         lc_.assign(nn, 0.0);
         pc_.assign(nn, 1.0);
         delta_.assign(n, 0.0);
+        idx_.assign(n, 0);
         lc_max_ = 0.0;
     }
 
@@ -71,19 +72,27 @@ public:
             const double vi = v[i];
             if (vi == 0.0) continue;  // no pair of row i changes
             const std::size_t row = i * n;
-            double di = 0.0;
+            const double* Ei = E_.data() + row;
+            // Branch-free compaction of the pairs whose envy can be positive after the
+            // round (E_ij + v_i > 0); the diagonal has E = 0 and is skipped below.
+            std::size_t cnt = 0;
             for (std::size_t j = 0; j < n; ++j) {
+                idx_[cnt] = static_cast<std::uint32_t>(j);
+                cnt += static_cast<std::size_t>(Ei[j] + vi > 0.0);
+            }
+            double di = 0.0;
+            for (std::size_t c = 0; c < cnt; ++c) {
+                const std::size_t j = idx_[c];
+                if (j == i) continue;
                 const std::size_t k = row + j;
-                const double e = E_[k];
-                const double eg = e + vi;
-                if (!(eg > 0.0) || j == i) continue;
+                const double e = Ei[j];
                 const double s = S_[k];
                 if (e > 0.0) {  // i receives: envy decreases
                     const double lr = log_phi_ratio(e - vi, s, p);
                     lmax = std::max(lmax, lr);
                     di += (lr == 0.0 ? 1.0 : std::exp(std::min(lr, kLogFastLimit))) - pc_[k];
                 }
-                const double lg = log_phi_ratio(eg, std::max(s, vi), p);  // j receives
+                const double lg = log_phi_ratio(e + vi, std::max(s, vi), p);  // j receives
                 lmax = std::max(lmax, lg);
                 delta_[j] += (lg == 0.0 ? 1.0 : std::exp(std::min(lg, kLogFastLimit))) - pc_[k];
             }
@@ -195,6 +204,7 @@ private:
     double lc_max_;
     std::vector<double> lc_, pc_;  // cached log phi and phi (clamped) per pair
     std::vector<double> delta_;    // scratch: S(a) - S(no change) per candidate
+    std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
 };
 
 }  // namespace fastfair
