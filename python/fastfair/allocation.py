@@ -98,6 +98,7 @@ class OnlineAllocator:
     """
 
     __slots__ = ("_args", "_impl", "_notion")
+    _impl: Any  # the C++ engine (prop, ef or efk)
 
     def __init__(
         self,
@@ -126,7 +127,7 @@ class OnlineAllocator:
             if levels is None:
                 msg = "levels is required with notion='efk'"
                 raise ValueError(msg)
-            from ._efk import make_efk_engine  # type: ignore[import-not-found]
+            from ._efk import make_efk_engine  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
             self._impl = make_efk_engine(n, levels, pv)
         elif notion == "prop":
@@ -185,7 +186,7 @@ class OnlineAllocator:
     @property
     def discount(self) -> Optional[float]:
         """gamma, or None without discounting."""
-        return self._args[4]  # type: ignore[no-any-return]
+        return self._args[4]
 
     @property
     def deficits(self) -> NDArray[np.float64]:
@@ -308,6 +309,7 @@ class PublicDecisionMaker:
     """
 
     __slots__ = ("_args", "_impl")
+    _impl: Any
 
     def __init__(
         self, n_agents: int, p: Optional[float] = None, discount: Optional[float] = None
@@ -359,7 +361,7 @@ class PublicDecisionMaker:
     @property
     def discount(self) -> Optional[float]:
         """gamma, or None."""
-        return self._args[2]  # type: ignore[no-any-return]
+        return self._args[2]
 
     @property
     def deficits(self) -> NDArray[np.float64]:

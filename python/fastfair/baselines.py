@@ -27,7 +27,7 @@ class _Baseline:
     __slots__ = ("_args", "_impl")
 
     _impl: Any
-    _args: tuple
+    _args: tuple[Any, ...]
 
     def step(self, values: ArrayLike) -> int:
         """Allocate one item (values: shape (n_agents,), finite, >= 0); returns the
