@@ -31,7 +31,7 @@ def _rounds(kind, notion, n):
     if not FULL:
         return {"run": 2000, "step": 200, "loop": 20, "ref": 5}[kind]
     if kind == "run":
-        return 1_000_000 if n <= 8 or notion == "prop" else (100_000 if n <= 32 else 5_000)
+        return 1_000_000 if n <= 8 or notion == "prop" else (100_000 if n <= 32 else 20_000)
     if kind == "step":
         return 20_000
     if kind == "loop":
