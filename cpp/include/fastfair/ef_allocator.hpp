@@ -6,7 +6,7 @@
 // value for i of an item in j's bundle (undiscounted running maximum), quality variable
 // d_ij = (E_ij)_+ / S_ij. Giving the item to a changes only the 2(n-1) pairs (a, j) and
 // (i, a), so with the phi terms cached the rule costs O(n^2) per round (O(n) per
-// candidate). Terms are computed as exp(log phi); when a log term exceeds
+// candidate). Terms are computed as phi - 1 = expm1(log phi) (exact for tiny deficits); when a log term exceeds
 // kLogFastLimit the round is re-evaluated with every term shifted by the largest log.
 // Ties: lowest index. Not thread-safe.
 #pragma once
@@ -29,7 +29,7 @@ public:
         S_.assign(nn, 0.0);
         own_.assign(n, 0.0);
         lc_.assign(nn, 0.0);
-        pc_.assign(nn, 1.0);
+        pc_.assign(nn, 0.0);
         delta_.assign(n, 0.0);
         idx_.assign(n, 0);
         lc_max_ = 0.0;
@@ -48,7 +48,7 @@ public:
                 const std::size_t k = i * n_ + j;
                 if (i == j) {
                     lc_[k] = 0.0;
-                    pc_[k] = 1.0;
+                    pc_[k] = 0.0;
                     continue;
                 }
                 set_cache(k);
@@ -90,11 +90,11 @@ public:
                 if (e > 0.0) {  // i receives: envy decreases
                     const double lr = log_phi_ratio(e - vi, s, p);
                     lmax = std::max(lmax, lr);
-                    di += (lr == 0.0 ? 1.0 : std::exp(std::min(lr, kLogFastLimit))) - pc_[k];
+                    di += (lr == 0.0 ? 0.0 : phi_minus_1(std::min(lr, kLogFastLimit))) - pc_[k];
                 }
                 const double lg = log_phi_ratio(e + vi, std::max(s, vi), p);  // j receives
                 lmax = std::max(lmax, lg);
-                delta_[j] += (lg == 0.0 ? 1.0 : std::exp(std::min(lg, kLogFastLimit))) - pc_[k];
+                delta_[j] += (lg == 0.0 ? 0.0 : phi_minus_1(std::min(lg, kLogFastLimit))) - pc_[k];
             }
             delta_[i] += di;
         }
@@ -195,14 +195,14 @@ private:
     void set_cache(std::size_t k) noexcept {
         const double l = log_phi_ratio(E_[k], S_[k], p_);
         lc_[k] = l;
-        pc_[k] = l == 0.0 ? 1.0 : std::exp(std::min(l, kLogFastLimit));
+        pc_[k] = l == 0.0 ? 0.0 : phi_minus_1(std::min(l, kLogFastLimit));
     }
 
     std::size_t n_;
     double p_;
     double gamma_;
     double lc_max_;
-    std::vector<double> lc_, pc_;  // cached log phi and phi (clamped) per pair
+    std::vector<double> lc_, pc_;  // cached log phi and phi - 1 (expm1, clamped) per pair
     std::vector<double> delta_;    // scratch: S(a) - S(no change) per candidate
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
 };

@@ -58,8 +58,11 @@ public:
         double best_delta = INFINITY;
         for (std::size_t i = 0; i < n_; ++i) {
             const double lm = lm_[i], lg = lg_[i];
-            const double delta =
-                (lm == lg) ? 0.0 : std::exp(lg - shift) - std::exp(lm - shift);
+            // Unshifted, compare phi - 1 = expm1(log phi): exact even for deficits so
+            // small that phi rounds to 1.
+            const double delta = (lm == lg)       ? 0.0
+                                 : (shift == 0.0) ? phi_minus_1(lg) - phi_minus_1(lm)
+                                                  : std::exp(lg - shift) - std::exp(lm - shift);
             if (delta < best_delta) {
                 best_delta = delta;
                 best = i;

@@ -60,14 +60,23 @@ public:
             }
         }
         const double shift = lmax > kLogFastLimit ? lmax : 0.0;
+        // Unshifted, sum phi - 1 = expm1(log phi) (S(x) - n), exact for tiny deficits;
+        // shifted, sum exp(log phi - shift) = S(x) exp(-shift).
         const double one = std::exp(-shift);
         std::size_t best = 0;
         double best_s = INFINITY;
         for (std::size_t x = 0; x < alts; ++x) {
             double s = 0.0;
-            for (std::size_t i = 0; i < n; ++i) {
-                const double l = l_[i * alts + x];
-                s += l == 0.0 ? one : std::exp(l - shift);
+            if (shift == 0.0) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double l = l_[i * alts + x];
+                    if (l != 0.0) s += phi_minus_1(l);
+                }
+            } else {
+                for (std::size_t i = 0; i < n; ++i) {
+                    const double l = l_[i * alts + x];
+                    s += l == 0.0 ? one : std::exp(l - shift);
+                }
             }
             if (s < best_s) {
                 best_s = s;
