@@ -75,6 +75,16 @@ py::object state_get(const py::dict& st, const char* key) {
     return st[key];
 }
 
+template <class T>
+T state_scalar(const py::dict& st, const char* key) {
+    const py::object o = state_get(st, key);
+    try {
+        return o.cast<T>();
+    } catch (const py::cast_error&) {
+        bad_state(std::string("'") + key + "' has the wrong type");
+    }
+}
+
 std::vector<double> state_array(const py::dict& st, const char* key,
                                 std::vector<py::ssize_t> shape, bool nonneg) {
     f64_in a;
@@ -99,17 +109,17 @@ std::vector<double> state_array(const py::dict& st, const char* key,
 
 template <class Engine>
 std::uint64_t check_header(const py::dict& st, const Engine& e, const char* kind) {
-    if (state_get(st, "version").cast<int>() != Engine::kStateVersion)
+    if (state_scalar<int>(st, "version") != Engine::kStateVersion)
         bad_state("unsupported version");
-    if (state_get(st, "kind").cast<std::string>() != kind)
+    if (state_scalar<std::string>(st, "kind") != kind)
         bad_state(std::string("kind must be '") + kind + "'");
-    if (state_get(st, "n_agents").cast<std::size_t>() != e.n())
+    if (state_scalar<long long>(st, "n_agents") != static_cast<long long>(e.n()))
         bad_state("n_agents differs from this object's");
-    if (state_get(st, "p").cast<double>() != e.p()) bad_state("p differs from this object's");
+    if (state_scalar<double>(st, "p") != e.p()) bad_state("p differs from this object's");
     const py::object g = state_get(st, "discount");
-    const double gv = g.is_none() ? 0.0 : g.cast<double>();
+    const double gv = g.is_none() ? 0.0 : state_scalar<double>(st, "discount");
     if (gv != e.gamma()) bad_state("discount differs from this object's");
-    const auto r = state_get(st, "rounds").cast<long long>();
+    const auto r = state_scalar<long long>(st, "rounds");
     if (r < 0) bad_state("rounds must be >= 0");
     return static_cast<std::uint64_t>(r);
 }
@@ -208,11 +218,11 @@ void bind_baseline(py::class_<Baseline>& cls) {
             return st;
         })
         .def("set_state", [](Baseline& b, const py::dict& st) {
-            if (state_get(st, "version").cast<int>() != 1) bad_state("unsupported version");
+            if (state_scalar<int>(st, "version") != 1) bad_state("unsupported version");
             const std::size_t n = b.tr_.n();
-            if (state_get(st, "n_agents").cast<std::size_t>() != n)
+            if (state_scalar<long long>(st, "n_agents") != static_cast<long long>(n))
                 bad_state("n_agents differs from this object's");
-            const auto r = state_get(st, "rounds").cast<long long>();
+            const auto r = state_scalar<long long>(st, "rounds");
             if (r < 0) bad_state("rounds must be >= 0");
             const auto nn = static_cast<py::ssize_t>(n);
             auto VA = state_array(st, "bundle_values", {nn, nn}, true);
