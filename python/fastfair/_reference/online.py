@@ -110,7 +110,7 @@ class PropReference(_Base):
         self.own = np.zeros(n)
         self.rounds = 0
 
-    def _post(self, values: NDArray[np.float64], a: int):
+    def _post(self, values: NDArray[np.float64], a: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         v = np.asarray(values, dtype=np.float64)
         D = self.D * self.gamma if self.gamma is not None else self.D.copy()
         D = D + v / self.n
@@ -119,17 +119,17 @@ class PropReference(_Base):
         M[a] = self.M[a]
         return D, M
 
-    def log_S(self, values):
+    def log_S(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.array(
             [log_sum_exp(log_phi(norm(*self._post(values, a)), self.p)) for a in range(self.n)]
         )
 
-    def apply(self, values, a):
+    def apply(self, values: NDArray[np.float64], a: int) -> None:
         self.D, self.M = self._post(values, a)
         self.own[a] += values[a]
         self.rounds += 1
 
-    def deficits(self):
+    def deficits(self) -> NDArray[np.float64]:
         return norm(self.D, self.M)
 
     deficits_flat = deficits
@@ -154,7 +154,7 @@ class EfReference(_Base):
         self.rounds = 0
         self.off = ~np.eye(n, dtype=bool)
 
-    def _post(self, values, a):
+    def _post(self, values: NDArray[np.float64], a: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         v = np.asarray(values, dtype=np.float64)
         E = self.E * self.gamma if self.gamma is not None else self.E.copy()
         S = self.S.copy()
@@ -164,24 +164,24 @@ class EfReference(_Base):
         S[others, a] = np.maximum(S[others, a], v[others])
         return E, S
 
-    def log_S(self, values):
+    def log_S(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         out = []
         for a in range(self.n):
             E, S = self._post(values, a)
             out.append(log_sum_exp(log_phi(norm(E, S)[self.off], self.p)))
         return np.array(out)
 
-    def apply(self, values, a):
+    def apply(self, values: NDArray[np.float64], a: int) -> None:
         self.E, self.S = self._post(values, a)
         self.own[a] += values[a]
         self.rounds += 1
 
-    def deficits(self):
+    def deficits(self) -> NDArray[np.float64]:
         d = norm(self.E, self.S)
         d[~self.off] = 0.0
         return d
 
-    def deficits_flat(self):
+    def deficits_flat(self) -> NDArray[np.float64]:
         return self.deficits()[self.off]
 
     def bound(self) -> float:
@@ -204,7 +204,7 @@ class PdmReference(_Base):
         self.U = np.zeros(n)
         self.rounds = 0
 
-    def _post(self, values, x):
+    def _post(self, values: NDArray[np.float64], x: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         u = np.asarray(values, dtype=np.float64)
         ustar = u.max(axis=1)
         D = self.D * self.gamma if self.gamma is not None else self.D.copy()
@@ -212,18 +212,18 @@ class PdmReference(_Base):
         R = np.maximum(self.R, ustar)
         return D, R
 
-    def log_S(self, values):
+    def log_S(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         alts = np.asarray(values).shape[1]
         return np.array(
             [log_sum_exp(log_phi(norm(*self._post(values, x)), self.p)) for x in range(alts)]
         )
 
-    def apply(self, values, x):
+    def apply(self, values: NDArray[np.float64], x: int) -> None:
         self.D, self.R = self._post(values, x)
         self.U += np.asarray(values, dtype=np.float64)[:, x]
         self.rounds += 1
 
-    def deficits(self):
+    def deficits(self) -> NDArray[np.float64]:
         return norm(self.D, self.R)
 
     deficits_flat = deficits
@@ -244,7 +244,7 @@ class BenadeReference:
         self.VA = np.zeros((n, n))  # VA[i, j] = v_i(A_j)
         self.off = ~np.eye(n, dtype=bool)
 
-    def log_S(self, values):
+    def log_S(self, values: NDArray[np.float64]) -> NDArray[np.float64]:
         out = []
         for a in range(self.n):
             VA = self.VA.copy()
@@ -253,7 +253,7 @@ class BenadeReference:
             out.append(log_sum_exp(self.lam * x[self.off]))
         return np.array(out)
 
-    def apply(self, values, a):
+    def apply(self, values: NDArray[np.float64], a: int) -> None:
         self.VA[:, a] += values
 
 
