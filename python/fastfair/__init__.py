@@ -19,6 +19,8 @@ except ImportError as _exc:  # pragma: no cover - only on a broken install
     raise ImportError(_msg) from _exc
 
 from .lottery import LotteryPool, fair_probabilities
+from . import baselines
+from .allocation import OnlineAllocator, PublicDecisionMaker
 from .sampling import pipage_round, project_capped_simplex
 
 try:
@@ -27,9 +29,12 @@ except _metadata.PackageNotFoundError:  # pragma: no cover
     __version__ = _core.__version__
 
 __all__ = [
+    "OnlineAllocator",
+    "PublicDecisionMaker",
     "__version__",
     "LotteryPool",
     "fair_probabilities",
+    "baselines",
     "pipage_round",
     "project_capped_simplex",
 ]

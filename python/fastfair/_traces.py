@@ -18,8 +18,9 @@ STREAMS = ("random", "heavy", "table1", "round-robin")
 def stream(name: str, n_agents: int, rounds: int, seed: int = 0) -> NDArray[np.float64]:
     """Item values, shape (rounds, n_agents).
 
-    ``random``: uniform [0, 1); ``heavy``: Pareto(1.5) values, a few items dwarf the
-    rest; ``table1``: the paper's Table 1 stream that defeats the max-deficit greedy
+    ``random``: uniform [0, 1); ``heavy``: Pareto(1.5) values scaled into [0, 1] (a
+    few items dwarf the rest; normalised deficits do not depend on the scale, and the
+    Benade et al. baseline needs values in [0, 1]); ``table1``: the paper's Table 1 stream that defeats the max-deficit greedy
     rule (2 agents); ``round-robin``: items worth 1 in the rounds round-robin gives to
     agent 0 and 0 otherwise (2 agents), which defeats round-robin.
     """
@@ -29,7 +30,8 @@ def stream(name: str, n_agents: int, rounds: int, seed: int = 0) -> NDArray[np.f
     if name == "random":
         return rng.random((rounds, n_agents))
     if name == "heavy":
-        return rng.pareto(1.5, (rounds, n_agents))
+        v = rng.pareto(1.5, (rounds, n_agents))
+        return v / v.max()
     if name == "table1":
         return table1_instance(rounds)
     if name == "round-robin":

@@ -15,6 +15,7 @@ from .lottery import LotteryPool
 
 __all__ = [
     "plot_cumulative_unfairness",
+    "plot_deficit_traces",
     "plot_win_probabilities",
     "plot_winners",
 ]
@@ -86,3 +87,32 @@ def plot_cumulative_unfairness(
     data = pool.winners.cumsum(axis=1) - pool.deserved.cumsum(axis=1)
     return _heatmap(data, pool, "Cumulative unfairness (wins - deserved)", ax,
                     annotate, True, **kwargs)
+
+
+def plot_deficit_traces(
+    traces: dict[str, NDArray[np.float64]],
+    bound: Optional[NDArray[np.float64]] = None,
+    ax: Optional[Any] = None,
+    title: str = "Largest normalised deficit",
+) -> Any:
+    """Largest normalised deficit after every round, one line per method, with the
+    guarantee ``tau_p(t)`` of fastfair's rule as a dashed line. Returns the Axes.
+
+    ``traces`` maps a method name to an array of shape (rounds,), e.g. the output of
+    ``fastfair._traces.deficit_traces`` (what ``fastfair plot stream`` draws).
+    """
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots()
+    for name, trace in traces.items():
+        rounds = np.arange(1, len(trace) + 1)
+        ax.plot(rounds, trace, label=name, linewidth=2.2 if name == "fastfair" else 1.2)
+    if bound is not None:
+        ax.plot(np.arange(1, len(bound) + 1), bound, "k--", linewidth=1,
+                label="fastfair's guarantee tau_p(t)")
+    ax.set_xlabel("round t")
+    ax.set_ylabel("max normalised deficit")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    return ax

@@ -147,24 +147,24 @@ def format_table(report: dict) -> str:
         f"numpy {report['machine']['numpy']}, {report['machine']['platform']}",
         "",
         "SPEED (minimum wall time; ratio = other / fastfair, same run)",
-        f"{'section':<9} {'case':<34} {'fastfair':>10}  others",
+        f"{'section':<9} {'case':<44} {'fastfair':>10}  others",
     ]
     for r in report["speed"]:
         others = ", ".join(
             f"{k} {_fmt_time(v)} ({r['speedup'][k]:.1f}x)" for k, v in r["others_s"].items()
         )
         lines.append(
-            f"{r['section']:<9} {r['case']:<34} {_fmt_time(r['fastfair_s']):>10}  {others}"
+            f"{r['section']:<9} {r['case']:<44} {_fmt_time(r['fastfair_s']):>10}  {others}"
         )
     lines += [
         "",
         "FAIRNESS (same instance for every method; lower is fairer)",
-        f"{'section':<9} {'case':<34} {'metric':<22} {'fastfair':>9} {'bound':>9}  others",
+        f"{'section':<9} {'case':<46} {'metric':<22} {'fastfair':>9} {'bound':>9}  others",
     ]
     for r in report["fairness"]:
         others = ", ".join(f"{k} {_fmt_num(v)}" for k, v in r["others"].items())
         lines.append(
-            f"{r['section']:<9} {r['case']:<34} {r['metric']:<22} "
+            f"{r['section']:<9} {r['case']:<46} {r['metric']:<22} "
             f"{_fmt_num(r['fastfair']):>9} {_fmt_num(r['bound']):>9}  {others}"
         )
     return "\n".join(lines) + "\n"

@@ -88,7 +88,8 @@ def _run_lottery(args: argparse.Namespace) -> int:
 
 def _run_stream(args: argparse.Namespace) -> int:
     plt = _pyplot()
-    from ..plotting import deficit_traces, plot_deficit_traces
+    from .._traces import deficit_traces
+    from ..plotting import plot_deficit_traces
 
     if args.agents < 2:
         msg = f"--agents must be >= 2, got {args.agents}"

@@ -1,0 +1,136 @@
+"""Online allocation throughput: fastfair vs the NumPy references, side by side.
+
+Groups ``online-<notion>-n<n>``: ``fastfair-run`` (batch, GIL released),
+``fastfair-step`` (one Python call per round), ``numpy-loop`` (a straightforward
+vectorised NumPy loop of the same rule) and ``numpy-reference`` (the from-scratch
+reference of the tests). Every group first asserts the implementations agree.
+Rounds per second = rounds / time, printed in ``extra_info``.
+
+Small sizes by default (the normal pytest run executes each once, untimed); the README
+numbers use::
+
+    FASTFAIR_BENCH_FULL=1 python -m pytest bench/test_bench_online.py --benchmark-enable \
+        --benchmark-columns=min,median,rounds --benchmark-sort=name
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import fastfair as ff
+from fastfair._reference import online as ref
+
+FULL = os.environ.get("FASTFAIR_BENCH_FULL") == "1"
+NS = [2, 8, 32, 128]
+
+
+def _rounds(kind, notion, n):
+    if not FULL:
+        return {"run": 2000, "step": 200, "loop": 20, "ref": 5}[kind]
+    if kind == "run":
+        return 1_000_000 if n <= 8 or notion == "prop" else (100_000 if n <= 32 else 20_000)
+    if kind == "step":
+        return 20_000
+    if kind == "loop":
+        return 2000 if n <= 32 else 200
+    return 200 if n <= 8 else (20 if notion == "prop" or n <= 32 else 3)
+
+
+def _stream(T, n, seed=0):
+    return np.random.default_rng(seed).random((T, n))
+
+
+def _agree(notion, n, V):
+    """fastfair's and the NumPy loop's choices both minimise the reference potential
+    (within a relative 1e-12; exact ties may be broken differently), all kept in step
+    with fastfair's decisions."""
+    V = V[: min(len(V), 30 if n < 128 else 4)]
+    R = ref.PropReference if notion == "prop" else ref.EfReference
+    loop = ref.prop_numpy_loop if notion == "prop" else ref.ef_numpy_loop
+    mine = ff.OnlineAllocator(n, notion).run(V)
+    log_s = ref.reference_run(R, V, forced=mine)
+    assert ref.chosen_gap(log_s, mine) <= 1e-12
+    assert ref.chosen_gap(log_s, loop(V, forced=mine)) <= 1e-9
+
+
+@pytest.mark.parametrize("notion", ["prop", "ef"])
+@pytest.mark.parametrize("n", NS)
+@pytest.mark.parametrize("impl", ["fastfair-run", "fastfair-step", "numpy-loop", "numpy-reference"])
+def test_bench_online(benchmark, notion, n, impl):
+    benchmark.group = f"online-{notion}-n{n:03d}"
+    if impl == "fastfair-run":
+        T = _rounds("run", notion, n)
+        V = _stream(T, n)
+        _agree(notion, n, V)
+        result = benchmark.pedantic(
+            lambda a: a.run(V), setup=lambda: ((ff.OnlineAllocator(n, notion),), {}),
+            rounds=3, iterations=1)
+        assert result.shape == (T,)
+    elif impl == "fastfair-step":
+        T = _rounds("step", notion, n)
+        V = _stream(T, n)
+
+        def steps(a):
+            step = a.step
+            for v in V:
+                step(v)
+            return a
+
+        a = benchmark.pedantic(steps, setup=lambda: ((ff.OnlineAllocator(n, notion),), {}),
+                               rounds=3, iterations=1)
+        assert a.rounds == T
+        np.testing.assert_array_equal(
+            ff.OnlineAllocator(n, notion).run(V[:50]),
+            [b.step(v) for b in [ff.OnlineAllocator(n, notion)] for v in V[:50]])
+    elif impl == "numpy-loop":
+        T = _rounds("loop", notion, n)
+        V = _stream(T, n)
+        loop = ref.prop_numpy_loop if notion == "prop" else ref.ef_numpy_loop
+        benchmark.pedantic(loop, args=(V,), rounds=1, iterations=1)
+        _agree(notion, n, V)
+    else:
+        T = _rounds("ref", notion, n)
+        V = _stream(T, n)
+        R = ref.PropReference if notion == "prop" else ref.EfReference
+        benchmark.pedantic(ref.reference_run, args=(R, V), rounds=1, iterations=1)
+        _agree(notion, n, V)
+    benchmark.extra_info["rounds"] = T
+    if benchmark.stats is not None:
+        benchmark.extra_info["rounds_per_s"] = T / benchmark.stats.stats.min
+
+
+@pytest.mark.benchmark(group="online-step-call-n008")
+@pytest.mark.parametrize("notion", ["prop", "ef"])
+def test_bench_single_step_call(benchmark, notion):
+    """The per-call latency of ``OnlineAllocator(8).step(values)`` from Python."""
+    a = ff.OnlineAllocator(8, notion)
+    v = _stream(1, 8)[0]
+    r = benchmark(a.step, v)
+    assert 0 <= r < 8
+
+
+@pytest.mark.parametrize("n", [8, 32])
+@pytest.mark.parametrize("impl", ["fastfair-run", "numpy-reference"])
+def test_bench_pdm(benchmark, n, impl):
+    benchmark.group = f"pdm-n{n:03d}-alts4"
+    T = (200_000 if impl == "fastfair-run" else 200) if FULL else (500 if impl == "fastfair-run" else 5)
+    U = np.random.default_rng(1).random((T, n, 4))
+    if impl == "fastfair-run":
+        out = benchmark.pedantic(lambda d: d.run(U), setup=lambda: ((ff.PublicDecisionMaker(n),), {}),
+                                 rounds=3, iterations=1)
+    else:
+        def go():
+            r = ref.PdmReference(n)
+            return np.array([r.step(u) for u in U])
+        benchmark.pedantic(go, rounds=1, iterations=1)
+    # agreement: fastfair's choice minimises the reference potential every round
+    mine = ff.PublicDecisionMaker(n).run(U[:20])
+    r = ref.PdmReference(n)
+    for u, x in zip(U[:20], mine):
+        ls = r.log_S(u)
+        assert ls[x] - ls.min() <= 1e-12
+        r.apply(u, int(x))
+    benchmark.extra_info["rounds"] = T

@@ -1,0 +1,210 @@
+// EF_c online item allocation with the p-potential rule (paper-formulas.md section 6),
+// optionally with discounted memory (section 9).
+//
+// Per ordered pair (i, j), i != j: envy E_ij = v_i(A_j) - v_i(A_i) (with a discount, the
+// recursion E_ij <- gamma E_ij + 1[a = j] v_i - 1[a = i] v_i), scale S_ij = the largest
+// value for i of an item in j's bundle (undiscounted running maximum), quality variable
+// d_ij = (E_ij)_+ / S_ij. Giving the item to a changes only the 2(n-1) pairs (a, j) and
+// (i, a), so with the phi terms cached the rule costs O(n^2) per round (O(n) per
+// candidate). Terms are computed as phi - 1 = expm1(log phi) (exact for tiny deficits); when a log term exceeds
+// kLogFastLimit the round is re-evaluated with every term shifted by the largest log.
+// Ties: lowest index. Not thread-safe.
+#pragma once
+
+#include "fastfair/online_common.hpp"
+
+namespace fastfair {
+
+class EfAllocator {
+public:
+    static constexpr int kStateVersion = 1;
+
+    EfAllocator(std::size_t n, double p, double gamma)
+        : n_(n), p_(0.0), gamma_(resolve_gamma(gamma)) {
+        require_agents(n);
+        const double nd = static_cast<double>(n);
+        p_ = resolve_p(p, nd * (nd - 1.0));
+        const std::size_t nn = n * n;
+        E_.assign(nn, 0.0);
+        S_.assign(nn, 0.0);
+        own_.assign(n, 0.0);
+        lc_.assign(nn, 0.0);
+        pc_.assign(nn, 0.0);
+        delta_.assign(n, 0.0);
+        idx_.assign(n, 0);
+        lc_max_ = 0.0;
+    }
+
+    std::size_t n() const noexcept { return n_; }
+    double p() const noexcept { return p_; }
+    double gamma() const noexcept { return gamma_; }
+    std::uint64_t rounds() const noexcept { return t_; }
+
+    // Recompute the cached log phi / phi terms from (E, S).
+    void refresh_cache() noexcept {
+        lc_max_ = 0.0;
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) {
+                const std::size_t k = i * n_ + j;
+                if (i == j) {
+                    lc_[k] = 0.0;
+                    pc_[k] = 0.0;
+                    continue;
+                }
+                set_cache(k);
+                lc_max_ = std::max(lc_max_, lc_[k]);
+            }
+    }
+
+    std::int64_t step(const double* v) noexcept {
+        const std::size_t n = n_;
+        const double p = p_;
+        if (gamma_ > 0.0) {
+            for (std::size_t k = 0; k < n * n; ++k) E_[k] *= gamma_;
+            refresh_cache();
+        }
+        double lmax = lc_max_;
+        for (std::size_t a = 0; a < n; ++a) delta_[a] = 0.0;
+        // Pass 1: for every pair (i, j), the change of its phi term if i receives (its
+        // envy drops by v_i) and if j receives (its envy grows by v_i, its scale becomes
+        // max(S_ij, v_i)). Pairs whose envy stays <= 0 either way contribute nothing.
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            if (vi == 0.0) continue;  // no pair of row i changes
+            const std::size_t row = i * n;
+            const double* Ei = E_.data() + row;
+            // Branch-free compaction of the pairs whose envy can be positive after the
+            // round (E_ij + v_i > 0); the diagonal has E = 0 and is skipped below.
+            std::size_t cnt = 0;
+            for (std::size_t j = 0; j < n; ++j) {
+                idx_[cnt] = static_cast<std::uint32_t>(j);
+                cnt += static_cast<std::size_t>(Ei[j] + vi > 0.0);
+            }
+            double di = 0.0;
+            for (std::size_t c = 0; c < cnt; ++c) {
+                const std::size_t j = idx_[c];
+                if (j == i) continue;
+                const std::size_t k = row + j;
+                const double e = Ei[j];
+                const double s = S_[k];
+                if (e > 0.0) {  // i receives: envy decreases
+                    const double lr = log_phi_ratio(e - vi, s, p);
+                    lmax = std::max(lmax, lr);
+                    di += (lr == 0.0 ? 0.0 : phi_minus_1(std::min(lr, kLogFastLimit))) - pc_[k];
+                }
+                const double lg = log_phi_ratio(e + vi, std::max(s, vi), p);  // j receives
+                lmax = std::max(lmax, lg);
+                delta_[j] += (lg == 0.0 ? 0.0 : phi_minus_1(std::min(lg, kLogFastLimit))) - pc_[k];
+            }
+            delta_[i] += di;
+        }
+        if (lmax > kLogFastLimit) shifted_deltas(v, lmax);
+        std::size_t best = 0;
+        double best_delta = delta_[0];
+        for (std::size_t a = 1; a < n; ++a)
+            if (delta_[a] < best_delta) {
+                best_delta = delta_[a];
+                best = a;
+            }
+        // Apply: pairs (best, j) lose v_best, pairs (i, best) gain v_i; their cached
+        // terms are recomputed from the new state (the same values pass 1 produced).
+        const double vb = v[best];
+        if (vb != 0.0) {
+            for (std::size_t j = 0; j < n; ++j) {
+                if (j == best) continue;
+                const std::size_t k = best * n + j;
+                E_[k] -= vb;
+                set_cache(k);
+            }
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            if (i == best || vi == 0.0) continue;
+            const std::size_t k = i * n + best;
+            E_[k] += vi;
+            S_[k] = std::max(S_[k], vi);
+            set_cache(k);
+        }
+        own_[best] += vb;
+        // lc_max_ is an upper bound; tighten it only when it matters.
+        lc_max_ = std::max(lc_max_, lmax);
+        if (lc_max_ > kLogFastLimit) {
+            lc_max_ = 0.0;
+            for (std::size_t k = 0; k < n * n; ++k) lc_max_ = std::max(lc_max_, lc_[k]);
+        }
+        ++t_;
+        return static_cast<std::int64_t>(best);
+    }
+
+    void run(const double* V, std::size_t T, std::int64_t* out) noexcept {
+        for (std::size_t t = 0; t < T; ++t) out[t] = step(V + t * n_);
+    }
+
+    double deficit(std::size_t i, std::size_t j) const noexcept {
+        return i == j ? 0.0 : norm_deficit(E_[i * n_ + j], S_[i * n_ + j]);
+    }
+    double max_deficit() const noexcept {
+        double mx = 0.0;
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) mx = std::max(mx, deficit(i, j));
+        return mx;
+    }
+    double log_S() const {
+        if (n_ < 2) return -INFINITY;
+        const std::size_t m = n_ * (n_ - 1);
+        return log_sum_exp(m, [&](std::size_t q) {
+            const std::size_t i = q / (n_ - 1), r = q % (n_ - 1);
+            const std::size_t j = r < i ? r : r + 1;
+            return log_phi(deficit(i, j), p_);
+        });
+    }
+    double potential() const { return n_ < 2 ? 0.0 : std::exp(log_S() / p_); }
+    double bound() const {
+        const double nd = static_cast<double>(n_);
+        const double m = nd * (nd - 1.0);
+        if (gamma_ > 0.0) return tau_bound_discounted(p_, m, 2.0, nd, gamma_);
+        return tau_bound(p_, m, 2.0, nd, static_cast<double>(t_));
+    }
+
+    // State (public for the bindings' get_state / set_state); call refresh_cache()
+    // after writing E_ or S_.
+    std::vector<double> E_, S_, own_;
+    std::uint64_t t_ = 0;
+
+private:
+    // Overflow-safe re-evaluation of the deltas with every term scaled by exp(-shift).
+    void shifted_deltas(const double* v, double shift) noexcept {
+        const std::size_t n = n_;
+        for (std::size_t a = 0; a < n; ++a) delta_[a] = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            if (vi == 0.0) continue;
+            for (std::size_t j = 0; j < n; ++j) {
+                if (j == i) continue;
+                const std::size_t k = i * n + j;
+                const double e = E_[k], s = S_[k];
+                if (!(e + vi > 0.0)) continue;
+                const double old = std::exp(lc_[k] - shift);
+                if (e > 0.0) delta_[i] += std::exp(log_phi_ratio(e - vi, s, p_) - shift) - old;
+                delta_[j] +=
+                    std::exp(log_phi_ratio(e + vi, std::max(s, vi), p_) - shift) - old;
+            }
+        }
+    }
+
+    void set_cache(std::size_t k) noexcept {
+        const double l = log_phi_ratio(E_[k], S_[k], p_);
+        lc_[k] = l;
+        pc_[k] = l == 0.0 ? 0.0 : phi_minus_1(std::min(l, kLogFastLimit));
+    }
+
+    std::size_t n_;
+    double p_;
+    double gamma_;
+    double lc_max_;
+    std::vector<double> lc_, pc_;  // cached log phi and phi - 1 (expm1, clamped) per pair
+    std::vector<double> delta_;    // scratch: S(a) - S(no change) per candidate
+    std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
+};
+
+}  // namespace fastfair

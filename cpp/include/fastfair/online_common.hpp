@@ -1,0 +1,76 @@
+// Shared pieces of the online engines (paper-formulas.md sections 2-6, 9):
+// the normalised deficit term of one quality variable, overflow-safe sums of
+// exp(log phi), and the constants that decide when the fast (unshifted) path is safe.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fastfair/bounds.hpp"
+#include "fastfair/potential.hpp"
+
+namespace fastfair {
+
+// exp(l) is computed directly (no shift) while every log term stays below this;
+// exp(650) ~ 1e282, so sums of up to 2^60 such terms are still finite.
+constexpr double kLogFastLimit = 650.0;
+
+// log phi_p of the normalised deficit 1[scale > 0] * max(raw, 0) / scale.
+inline double log_phi_ratio(double raw, double scale, double p) noexcept {
+    return (raw > 0.0 && scale > 0.0) ? log_phi(raw / scale, p) : 0.0;
+}
+
+inline double norm_deficit(double raw, double scale) noexcept {
+    return (raw > 0.0 && scale > 0.0) ? raw / scale : 0.0;
+}
+
+// phi - 1 from l = log phi >= 0, accurate even when phi rounds to 1 (tiny deficits):
+// a 4-term Taylor series for l < 1e-3 (relative error < 1e-14), exp(l) - 1 above
+// (relative error < 3e-13). Cheaper than std::expm1 in the hot loops.
+inline double phi_minus_1(double l) noexcept {
+    if (l < 1e-3) return l * (1.0 + l * (0.5 + l * (1.0 / 6.0 + l * (1.0 / 24.0))));
+    return std::exp(l) - 1.0;
+}
+
+// log(sum_i exp(l[i])) for the given log terms (never overflows).
+template <class Get>
+double log_sum_exp(std::size_t count, Get get) {
+    if (count == 0) return -INFINITY;
+    double mx = -INFINITY;
+    for (std::size_t k = 0; k < count; ++k) mx = std::max(mx, get(k));
+    double s = 0.0;
+    for (std::size_t k = 0; k < count; ++k) s += std::exp(get(k) - mx);
+    return mx + std::log(s);
+}
+
+// p: NaN means "use the default max(2, ln m)". Otherwise p must be finite and >= 2.
+inline double resolve_p(double p, double m) {
+    if (std::isnan(p)) return default_p(m);
+    if (!std::isfinite(p) || p < 2.0)
+        throw std::invalid_argument("p must be a finite number >= 2, got " +
+                                    std::to_string(p));
+    return p;
+}
+
+// gamma: 0 means "no discount"; otherwise it must lie strictly inside (0, 1).
+inline double resolve_gamma(double gamma) {
+    if (gamma == 0.0) return 0.0;
+    if (!(gamma > 0.0 && gamma < 1.0))
+        throw std::invalid_argument("discount must lie strictly between 0 and 1, got " +
+                                    std::to_string(gamma));
+    return gamma;
+}
+
+inline void require_agents(std::size_t n, std::size_t min_n = 1) {
+    if (n < min_n || n > (std::size_t{1} << 24))
+        throw std::invalid_argument("n_agents must be an integer in [" +
+                                    std::to_string(min_n) + ", 2^24], got " +
+                                    std::to_string(n));
+}
+
+}  // namespace fastfair
