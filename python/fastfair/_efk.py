@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
+from ._validate import as_float_vector, as_int
 
 __all__ = ["make_efk_engine", "normalize_levels"]
 
@@ -54,14 +55,7 @@ def normalize_levels(levels: ArrayLike) -> np.ndarray:
     if levels is None:
         msg = "levels must be given for notion='efk' (the positive value set)"
         raise ValueError(msg)
-    try:
-        arr = np.asarray(levels, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"levels must be an array of real numbers: {exc}"
-        raise TypeError(msg) from None
-    if arr.ndim != 1:
-        msg = f"levels must be a 1-dimensional array, got shape {arr.shape}"
-        raise ValueError(msg)
+    arr = as_float_vector(levels, "levels")
     if arr.size == 0:
         msg = "levels must not be empty"
         raise ValueError(msg)
@@ -111,9 +105,7 @@ def make_efk_engine(
         If ``n_agents < 2``, ``levels`` is invalid (see :func:`normalize_levels`) or
         ``p`` is not finite or ``< 2``.
     """
-    if isinstance(n_agents, bool) or not isinstance(n_agents, numbers.Integral):
-        msg = f"n_agents must be an integer, got {type(n_agents).__name__}"
-        raise TypeError(msg)
+    n_agents = as_int(n_agents, "n_agents", 1)
     if n_agents < 2:
         msg = f"n_agents must be >= 2 for notion='efk', got {n_agents}"
         raise ValueError(msg)

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
+from ._validate import as_int
 
 __all__ = ["OnlineAllocator", "PublicDecisionMaker"]
 
@@ -22,13 +23,7 @@ _NOTIONS = ("prop", "ef", "efk")
 
 
 def _check_n(n_agents: Any) -> int:
-    if isinstance(n_agents, bool) or not isinstance(n_agents, numbers.Integral):
-        msg = f"n_agents must be an int, got {type(n_agents).__name__}"
-        raise TypeError(msg)
-    if n_agents < 1:
-        msg = f"n_agents must be >= 1, got {n_agents}"
-        raise ValueError(msg)
-    return int(n_agents)
+    return as_int(n_agents, "n_agents", 1)
 
 
 def _check_real(x: Any, name: str) -> Optional[float]:

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._seed import SeedLike, resolve_seed
+from ._validate import as_float_vector
 
 __all__ = ["AuditReport", "LotteryPool", "SolverInfo", "fair_probabilities"]
 
@@ -39,18 +40,6 @@ SAVE_MAGIC = b"FFLOTPL\x00"
 SAVE_VERSION = 1
 _HEAD = struct.Struct("<8sIQ")  # magic, format version, header length
 _DIGEST = 32  # SHA-256
-
-
-def _as_float_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be an array of real numbers: {exc}"
-        raise TypeError(msg) from None
-    if arr.ndim != 1:
-        msg = f"{name} must be a 1-dimensional array, got shape {arr.shape}"
-        raise ValueError(msg)
-    return arr
 
 
 def _as_count(k: Any, name: str = "k") -> int:
@@ -163,8 +152,8 @@ def fair_probabilities(
     >>> ff.fair_probabilities([0.3, 0.5, 0.9, 0.1], [0, 0, 0, 0], 2).round(3).tolist()
     [0.35, 0.55, 0.95, 0.15]
     """
-    d = _as_float_vector(deserved, "deserved")
-    r = _as_float_vector(received, "received")
+    d = as_float_vector(deserved, "deserved")
+    r = as_float_vector(received, "received")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):
         msg = f"k must be a real number, got {type(k).__name__}"
         raise TypeError(msg)
@@ -183,7 +172,7 @@ def fair_probabilities(
             msg = "eligible must be a boolean mask (True/False or 1/0)"
             raise ValueError(msg)
         el = el_arr.astype(np.uint8)
-    start_arr = None if start is None else _as_float_vector(start, "start")
+    start_arr = None if start is None else as_float_vector(start, "start")
     if isinstance(max_iter, (bool, np.bool_)) or not isinstance(max_iter, numbers.Integral):
         msg = f"max_iter must be an int, got {type(max_iter).__name__}"
         raise TypeError(msg)
@@ -361,7 +350,7 @@ class LotteryPool:
         self, scores: ArrayLike, ids: Optional[Sequence[str]]
     ) -> tuple[NDArray[np.float64], Optional[NDArray[np.intp]], list[str]]:
         """Scores in pool order, the positions of the caller's rows, and new ids."""
-        arr = _as_float_vector(scores, "scores")
+        arr = as_float_vector(scores, "scores")
         if ids is None:
             if self._ids is not None and arr.size != self.n_entrants:
                 msg = (

@@ -10,20 +10,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._seed import SeedLike, resolve_seed
+from ._validate import as_float_vector
 
 __all__ = ["pipage_round", "project_capped_simplex"]
-
-
-def _as_float_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
-    try:
-        arr = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        msg = f"{name} must be an array of real numbers: {exc}"
-        raise TypeError(msg) from None
-    if arr.ndim != 1:
-        msg = f"{name} must be a 1-dimensional array, got shape {arr.shape}"
-        raise ValueError(msg)
-    return arr
 
 
 def project_capped_simplex(y: ArrayLike, k: float) -> NDArray[np.float64]:
@@ -56,7 +45,7 @@ def project_capped_simplex(y: ArrayLike, k: float) -> NDArray[np.float64]:
     >>> x.round(12).tolist(), float(x.sum())
     ([0.35, 1.0, 0.65], 2.0)
     """
-    arr = _as_float_vector(y, "y")
+    arr = as_float_vector(y, "y")
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):
         msg = f"k must be a real number, got {type(k).__name__}"
         raise TypeError(msg)
@@ -100,7 +89,7 @@ def pipage_round(
     >>> int(w.sum())
     2
     """
-    arr = _as_float_vector(pi, "pi")
+    arr = as_float_vector(pi, "pi")
     if size is None:
         n_draws = -1
     else:
