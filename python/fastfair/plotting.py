@@ -106,7 +106,9 @@ def plot_deficit_traces(
         _, ax = plt.subplots()
     for name, trace in traces.items():
         rounds = np.arange(1, len(trace) + 1)
-        ax.plot(rounds, trace, label=name, linewidth=2.2 if name == "fastfair" else 1.2)
+        ours = name == "fastfair"
+        ax.plot(rounds, trace, label=name, linewidth=2.4 if ours else 1.2,
+                zorder=3 if ours else 2)
     if bound is not None:
         ax.plot(np.arange(1, len(bound) + 1), bound, "k--", linewidth=1,
                 label="fastfair's guarantee tau_p(t)")
