@@ -28,10 +28,10 @@ def stream(name: str, n_agents: int, rounds: int, seed: int = 0) -> NDArray[np.f
 
     rng = np.random.default_rng(seed)
     if name == "random":
-        return rng.random((rounds, n_agents))
+        return np.asarray(rng.random((rounds, n_agents)), dtype=np.float64)
     if name == "heavy":
         v = rng.pareto(1.5, (rounds, n_agents))
-        return v / v.max()
+        return np.asarray(v / v.max(), dtype=np.float64)
     if name == "table1":
         return table1_instance(rounds)
     if name == "round-robin":

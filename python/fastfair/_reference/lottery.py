@@ -95,6 +95,7 @@ def history_probabilities(
     s = np.asarray(scores, dtype=np.float64)
     w = np.asarray(winners, dtype=np.float64)
     n, t_count = s.shape
+    ks = np.asarray(ks, dtype=np.int64)
     d = np.column_stack([deserved_seats(s[:, t], int(ks[t])) for t in range(t_count)])
     d = d.reshape(n, t_count)
     out = np.zeros((n, t_count))

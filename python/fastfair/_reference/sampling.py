@@ -37,7 +37,7 @@ def project_capped_simplex_sort(y: ArrayLike, k: float) -> NDArray[np.float64]:
     totals = np.cumsum(active * diffs)
     i = int(np.searchsorted(totals, k))
     lam = (k - totals[i]) / active[i] + lambdas[i + 1]
-    return np.clip(r + lam, 0, 1)
+    return np.asarray(np.clip(r + lam, 0, 1), dtype=np.float64)
 
 
 def pipage_round_loop(x: ArrayLike, rng: np.random.Generator) -> NDArray[np.float64]:

@@ -90,12 +90,14 @@ def _sections() -> list[Section]:
     ]
 
 
-def run_all(quick: bool, progress_enabled: bool, only: Optional[list[str]] = None) -> dict:
+def run_all(
+    quick: bool, progress_enabled: bool, only: Optional[list[str]] = None
+) -> dict[str, Any]:
     """Run every (or the named) section; return the JSON-ready report."""
     sections = [s for s in _sections() if only is None or s[0] in only]
     progress = Progress(sum(steps(quick) for _, _, steps in sections), progress_enabled)
-    speed: list[dict] = []
-    fairness: list[dict] = []
+    speed: list[dict[str, Any]] = []
+    fairness: list[dict[str, Any]] = []
     for _name, fn, _steps in sections:
         for row in fn(quick, progress):
             d = asdict(row)
@@ -140,7 +142,7 @@ def _fmt_num(x: Optional[float]) -> str:
     return f"{x:.4g}"
 
 
-def format_table(report: dict) -> str:
+def format_table(report: dict[str, Any]) -> str:
     """The human-readable table of a report."""
     lines = [
         f"fastfair {report['fastfair_version']} ({report['build'].get('build_type')}), "

@@ -6,7 +6,10 @@ fast wrong answer can never show up as a win.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
+from numpy.typing import NDArray
 
 from .bench import FairnessRow, Progress, SpeedRow, best_time
 
@@ -21,11 +24,11 @@ def sampling_steps(quick: bool) -> int:
     return 2 * len(_sampling_sizes(quick))
 
 
-def sampling(quick: bool, progress: Progress) -> list:
+def sampling(quick: bool, progress: Progress) -> list[Any]:
     import fastfair as ff
     from fastfair._reference import sampling as ref
 
-    rows: list = []
+    rows: list[Any] = []
     repeat = 3 if quick else 7
     for n in _sampling_sizes(quick):
         rng = np.random.default_rng(n)
@@ -78,7 +81,7 @@ def lottery_steps(quick: bool) -> int:
     return len(_lottery_sizes(quick)) + 1
 
 
-def _timed_lotteries(run_one, count: int) -> float:
+def _timed_lotteries(run_one: Callable[[int], Any], count: int) -> float:
     """Mean wall time of ``count`` successive lotteries of one pool."""
     import time
 
@@ -88,11 +91,11 @@ def _timed_lotteries(run_one, count: int) -> float:
     return (time.perf_counter() - t0) / count
 
 
-def lottery(quick: bool, progress: Progress) -> list:
+def lottery(quick: bool, progress: Progress) -> list[Any]:
     import fastfair as ff
     from fastfair._reference import lottery as ref
 
-    rows: list = []
+    rows: list[Any] = []
     count = 5 if quick else 10
     for n in _lottery_sizes(quick):
         k = max(1, 7 * n // 100)
@@ -146,7 +149,9 @@ def lottery(quick: bool, progress: Progress) -> list:
 # -------------------------------------------------------------- online allocation
 
 
-def _check_decisions(engine, reference, V, log_s) -> None:
+def _check_decisions(
+    engine: Any, reference: Any, V: NDArray[np.float64], log_s: Callable[[Any, Any], Any]
+) -> None:
     """Decision for decision: the engine's choice attains the reference minimum of
     log S (relative 1e-12, so last-ulp ties cannot flake); the reference then applies
     the engine's choice so both stay in step."""
@@ -160,15 +165,17 @@ def _check_decisions(engine, reference, V, log_s) -> None:
         reference.apply(v, a)
 
 
-def online_steps(quick: bool) -> int:
+def online_steps(quick: bool) -> int:  # noqa: ARG001
     return 6
 
 
-def _per_round(fn, rounds: int, repeat: int) -> float:
+def _per_round(fn: Callable[[], Any], rounds: int, repeat: int) -> float:
     return best_time(fn, repeat) / rounds
 
 
-def _reference_per_round(step, V, budget_s: float) -> float:
+def _reference_per_round(
+    step: Callable[[Any], Any], V: Any, budget_s: float
+) -> float:
     """Mean time of a slow reference's step over as many rounds as fit the budget
     (at least 3): the references take milliseconds to seconds per round."""
     import time
@@ -183,20 +190,23 @@ def _reference_per_round(step, V, budget_s: float) -> float:
     return (time.perf_counter() - t0) / done
 
 
-def online(quick: bool, progress: Progress) -> list:
+def online(quick: bool, progress: Progress) -> list[Any]:
     import fastfair as ff
     from fastfair._reference import online as ref
     from fastfair._traces import deficit_traces
 
-    rows: list = []
+    rows: list[Any] = []
     batch_t = 20_000 if quick else 1_000_000
     ref_t = 500 if quick else 2_000
     budget = 0.5 if quick else 3.0
     repeat = 3 if quick else 5
-    cases = [("prop", 8, None), ("prop", 128, None), ("ef", 8, None), ("ef", 128, None),
-             ("pdm", 8, 4)]
+    cases: list[tuple[str, int, int]] = [
+        ("prop", 8, 0), ("prop", 128, 0), ("ef", 8, 0), ("ef", 128, 0), ("pdm", 8, 4)
+    ]
     for notion, n, alts in cases:
         rng = np.random.default_rng(n)
+        make: Callable[[], Any]
+        reference: Any
         if notion == "pdm":
             V = rng.random((batch_t, n, alts))
             make = lambda: ff.PublicDecisionMaker(n)  # noqa: E731
@@ -256,12 +266,12 @@ def efk_steps(quick: bool) -> int:
     return 4 if quick else 10
 
 
-def efk(quick: bool, progress: Progress) -> list:
+def efk(quick: bool, progress: Progress) -> list[Any]:
     import fastfair as ff
     from fastfair._reference import efk as ref
     from fastfair.baselines import GreedyMaxDeficit, RoundRobin
 
-    rows: list = []
+    rows: list[Any] = []
     cases = [(4, 4), (8, 16), (16, 64)] if quick else [
         (n, L) for n in (4, 8, 16) for L in (4, 16, 64)
     ]
@@ -272,7 +282,9 @@ def efk(quick: bool, progress: Progress) -> list:
         levels = np.arange(1, L + 1, dtype=np.float64)
         V = np.where(rng.random((rounds, n)) < 0.8,
                      levels[rng.integers(0, L, (rounds, n))], 0.0)
-        make = lambda: ff.OnlineAllocator(n, notion="efk", levels=levels)  # noqa: E731
+        def make() -> Any:
+            return ff.OnlineAllocator(n, notion="efk", levels=levels)  # noqa: B023
+
         ours = best_time(lambda: make().run(V), 3) / rounds
         small = V[:ref_rounds]
         _check_decisions(make(), ref.EFkReference(n, levels), small[:50],

@@ -86,7 +86,9 @@ def _emit(text: str, out: Optional[str]) -> None:
         write_text_atomic(out, text)
 
 
-def _odds(args: argparse.Namespace, pool: Any, ids: list, scores: list) -> int:
+def _odds(
+    args: argparse.Namespace, pool: Any, ids: list[str], scores: list[float]
+) -> int:
     try:
         pi = pool.preview(np.asarray(scores), args.k, ids=ids)
     except (ValueError, TypeError) as exc:
