@@ -51,7 +51,70 @@ def _check_p(p: Any) -> Optional[float]:
     return q
 
 
-class OnlineAllocator:
+class _PotentialRule:
+    """Read-outs and pickling shared by the p-potential rules (a C++ engine in
+    ``self._impl``; subclasses define ``step``, ``run``, ``state`` and ``from_state``)."""
+
+    __slots__ = ()
+    _impl: Any
+
+    @property
+    def p(self) -> float:
+        """The exponent of the potential."""
+        return float(self._impl.p)
+
+    @property
+    def deficits(self) -> NDArray[np.float64]:
+        """Current normalised deficits (a copy): (n,) for prop and public decisions,
+        (n, n) with a zero diagonal for ef, (n, n, L) for efk."""
+        return self._impl.deficits()  # type: ignore[no-any-return]
+
+    @property
+    def max_deficit(self) -> float:
+        """The largest normalised deficit (0 when nobody is behind)."""
+        return float(self._impl.max_deficit())
+
+    @property
+    def potential(self) -> float:
+        """Phi = S^(1/p), computed without overflow."""
+        return float(self._impl.potential())
+
+    @property
+    def rounds(self) -> int:
+        """Number of rounds (items or decisions) so far."""
+        return int(self._impl.rounds())
+
+    @property
+    def utilities(self) -> NDArray[np.float64]:
+        """Each agent's utility, shape (n,) (undiscounted): the value of its own bundle
+        (allocation) or of the chosen alternatives (public decisions)."""
+        return self._impl.utilities()  # type: ignore[no-any-return]
+
+    def bound(self) -> float:
+        """The guarantee tau_p(t) at the current round (paper-formulas.md section 3):
+        every deficit is <= bound(). With a discount, the time-uniform bound of
+        section 9."""
+        return float(self._impl.bound())
+
+    @property
+    def state(self) -> Dict[str, Any]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @classmethod
+    def from_state(cls, state: Dict[str, Any]) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return self.state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        other = type(self).from_state(state)
+        slots: tuple[str, ...] = type(self).__slots__
+        for name in slots:
+            setattr(self, name, getattr(other, name))
+
+
+class OnlineAllocator(_PotentialRule):
     """Give each arriving item to one agent so that the allocation stays fair forever.
 
     Every round an item arrives with its value for each agent; the allocator gives it to
@@ -174,46 +237,9 @@ class OnlineAllocator:
         return self._notion
 
     @property
-    def p(self) -> float:
-        """The exponent of the potential."""
-        return float(self._impl.p)
-
-    @property
     def discount(self) -> Optional[float]:
         """gamma, or None without discounting."""
         return self._args[4]
-
-    @property
-    def deficits(self) -> NDArray[np.float64]:
-        """Current normalised deficits (a copy): (n,) for prop, (n, n) with a zero
-        diagonal for ef, (n, n, L) for efk."""
-        return self._impl.deficits()  # type: ignore[no-any-return]
-
-    @property
-    def max_deficit(self) -> float:
-        """The largest normalised deficit (0 when nobody is behind)."""
-        return float(self._impl.max_deficit())
-
-    @property
-    def potential(self) -> float:
-        """Phi = S^(1/p), computed without overflow."""
-        return float(self._impl.potential())
-
-    @property
-    def rounds(self) -> int:
-        """Number of items allocated so far."""
-        return int(self._impl.rounds())
-
-    @property
-    def utilities(self) -> NDArray[np.float64]:
-        """Each agent's value for its own bundle, shape (n,) (undiscounted)."""
-        return self._impl.utilities()  # type: ignore[no-any-return]
-
-    def bound(self) -> float:
-        """The guarantee tau_p(t) at the current round (paper-formulas.md section 3):
-        every deficit is <= bound(). With a discount, the time-uniform bound of
-        section 9."""
-        return float(self._impl.bound())
 
     def efk(self) -> int:
         """The k such that the allocation is EF_k now (efk notion only)."""
@@ -258,15 +284,6 @@ class OnlineAllocator:
             raise ValueError(msg) from None
         return obj
 
-    def __getstate__(self) -> Dict[str, Any]:
-        return self.state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        other = type(self).from_state(state)
-        self._impl = other._impl
-        self._notion = other._notion
-        self._args = other._args
-
     def __repr__(self) -> str:
         return (
             f"OnlineAllocator(n_agents={self.n_agents}, notion={self._notion!r}, "
@@ -274,7 +291,7 @@ class OnlineAllocator:
         )
 
 
-class PublicDecisionMaker:
+class PublicDecisionMaker(_PotentialRule):
     """Choose one of several alternatives each round, proportionally fair forever.
 
     Each round every agent values every alternative; the rule picks the alternative
@@ -349,43 +366,9 @@ class PublicDecisionMaker:
         return int(self._args[0])
 
     @property
-    def p(self) -> float:
-        """The exponent of the potential."""
-        return float(self._impl.p)
-
-    @property
     def discount(self) -> Optional[float]:
         """gamma, or None."""
         return self._args[2]
-
-    @property
-    def deficits(self) -> NDArray[np.float64]:
-        """Normalised deficits, shape (n,) (a copy)."""
-        return self._impl.deficits()  # type: ignore[no-any-return]
-
-    @property
-    def max_deficit(self) -> float:
-        """The largest normalised deficit."""
-        return float(self._impl.max_deficit())
-
-    @property
-    def potential(self) -> float:
-        """Phi = S^(1/p)."""
-        return float(self._impl.potential())
-
-    @property
-    def rounds(self) -> int:
-        """Rounds decided so far."""
-        return int(self._impl.rounds())
-
-    @property
-    def utilities(self) -> NDArray[np.float64]:
-        """U_i: each agent's total value of the chosen alternatives, shape (n,)."""
-        return self._impl.utilities()  # type: ignore[no-any-return]
-
-    def bound(self) -> float:
-        """tau_p(t) for m = n, K = n, C = (n-1)/n (time-uniform with a discount)."""
-        return float(self._impl.bound())
 
     @property
     def state(self) -> Dict[str, Any]:
@@ -406,14 +389,6 @@ class PublicDecisionMaker:
             msg = f"state is missing key {exc}"
             raise ValueError(msg) from None
         return obj
-
-    def __getstate__(self) -> Dict[str, Any]:
-        return self.state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        other = type(self).from_state(state)
-        self._impl = other._impl
-        self._args = other._args
 
     def __repr__(self) -> str:
         return (
