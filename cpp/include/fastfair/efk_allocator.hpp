@@ -9,22 +9,36 @@
 // EF_floor(tau).
 //
 // State. cnt_[i][j][l]: number of items of A_j that i values exactly theta_l (the
-// primitive state; zero-valued items are not counted) and D_[i][j][l] = c_ij^l - c_ii^l
-// (signed, derived). Both are contiguous (n, n, L) int64 arrays.
+// primitive state; zero-valued items are not counted), a contiguous (n, n, L) int64
+// array, and tot_[i][j] = c_ij^0 (all of them). The signed deficit D[i][j][l] =
+// c_ij^l - c_ii^l (c^l: the counts at levels >= l) is derived, level by level upwards
+// from tot_ and cnt_, only when a row's sums must be recomputed, so a round updates
+// 2 n counts instead of 2 (n - 1) rows of deficits.
 //
 // Rule. Giving the item to a lowers D[a][j][l] by one for l <= lev_a (a's level index of
 // the item) and raises D[i][a][l] by one for l <= lev_i; nothing else moves. Deficits are
 // integers, so every change of S is +-w(k) with w(k) = phi_p(k + 1) - phi_p(k). With the
-// row prefix sums (slot 0 is the empty prefix, so lev = -1, i.e. value 0, reads 0)
-//     GP[i][j][l + 1] = sum_{l' <= l, D >= 0} w(D[i][j][l']),
-//     LP[i][j][l + 1] = sum_{l' <= l, D >= 1} w(D[i][j][l'] - 1),
+// row prefix sums (lev = -1, i.e. value 0, reads 0)
+//     G[i][j](lev) = sum_{l' <= lev, D >= 0} w(D[i][j][l']),
+//     Lo[i][j](lev) = sum_{l' <= lev, D >= 1} w(D[i][j][l'] - 1),
 // the change of S for candidate a is
-//     delta_a = sum_{i} GP[i][a][lev_i + 1] - sum_{j} LP[a][j][lev_a + 1]
+//     delta_a = sum_{i} G[i][a](lev_i) - sum_{j} Lo[a][j](lev_a)
 // (diagonal rows are zero), i.e. O(n) per candidate and O(n^2) per round; after the
-// decision only the <= 2 (n - 1) rows (a, .) and (., a) are recomputed (O(n L)). Total
-// O(n^2 + n L) per round, below the O(n^2 L) of the paper's direct evaluation. Cached
-// sums are always recomputed from D (never adjusted incrementally), so they are a
-// function of the state alone and a restored engine decides identically.
+// decision only the <= 2 (n - 1) rows (a, .) and (., a) can change. Total O(n^2 + n L)
+// per round, below the O(n^2 L) of the paper's direct evaluation. The prefix sums of a
+// row are always recomputed from D in level order (never adjusted incrementally), so
+// they are a function of the state alone and a restored engine decides identically.
+//
+// Skipping work. Levels are grouped in blocks of kBlock; every row keeps ub_, per block
+// an upper bound of its deficits (exact after the block is recomputed, +1 per rise,
+// unchanged by a fall). A block with ub_ <= -1 has only zero terms, so a moved row
+// needs no recompute at all when every block it moved has ub_ <= -1 (its sums were and
+// stay 0), and otherwise only from its first block with ub_ >= 0 on (all earlier
+// prefixes are 0). In a fair allocation most threshold deficits are far below 0 (agents
+// mostly hold the items they value), so about half the moved rows skip. Skipping never
+// changes a stored bit: the sums are exactly those of a full recompute (0 + 0 is 0).
+// The bookkeeping per round has fixed trip counts and no data-dependent branch (the
+// diagonal rows carry a hugely negative bound, so they need no test either).
 //
 // Overflow safety. w(k) is tabulated from log phi_p as mant * 2^e (deterministic in k
 // and p) and stored as mant * 2^(e - s), with s = 0 unless the largest entry would
@@ -40,6 +54,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -102,6 +117,8 @@ class EFkAllocator {
 public:
     // Relative tolerance for matching an item value to a level.
     static constexpr double kLevelRelTol = 1e-12;
+    // Levels per block of the deficit upper bounds (see "Skipping work").
+    static constexpr std::size_t kBlock = 8;
 
     // levels: strictly increasing, finite, positive, pairwise farther apart than the
     // matching tolerance. p: finite, >= 2. Throws std::invalid_argument otherwise.
@@ -122,16 +139,20 @@ public:
         }
         if (!std::isfinite(p_) || !(p_ >= 2.0))
             throw std::invalid_argument("p must be finite and >= 2");
+        rw_ = 2 * (L_ + 1);
+        nb_ = (L_ + kBlock - 1) / kBlock;
         const std::size_t sz = n_ * n_ * L_;
         cnt_.assign(sz, 0);
-        D_.assign(sz, 0);
-        GP_.assign(n_ * n_ * (L_ + 1), 0.0);
-        LP_.assign(n_ * n_ * (L_ + 1), 0.0);
+        tot_.assign(n_ * n_, 0);
+        PS_.assign(n_ * n_ * rw_, 0.0);
+        ub_.assign(n_ * n_ * nb_, 0);
+        todo_.assign(2 * n_, 0);
+        from_.assign(2 * n_, 0);
         delta_.assign(n_, 0.0);
         gain_.assign(n_, 0.0);
-        rows_.assign(2 * n_, 0);
-        rlev_.assign(2 * n_, 0);
-        rsgn_.assign(2 * n_, 0);
+        loss_.assign(n_, 0.0);
+        lofs_.assign(n_, 0);
+        build_hash();
         kmax_ = 0;
         t_ = 0;
         wz_.clear();
@@ -152,42 +173,51 @@ public:
     }
 
     // Level index of value v: -1 for 0, l if v matches theta_l, -2 if no match.
+    // Values are usually 0 or the levels themselves, bit for bit: a small hash of those
+    // bit patterns answers them in O(1) without a data-dependent branch; anything else
+    // takes the tolerant binary search (same answer for exact levels, so the fast path
+    // changes no result).
     int match_level(double v) const noexcept {
-        if (v == 0.0) return -1;
-        if (!(v > 0.0) || !std::isfinite(v)) return -2;
-        const auto it = std::lower_bound(levels_.begin(), levels_.end(), v);
-        const auto check = [&](std::size_t l) {
-            return std::fabs(v - levels_[l]) <= kLevelRelTol * levels_[l];
-        };
-        const std::size_t hi = static_cast<std::size_t>(it - levels_.begin());
-        if (hi < L_ && check(hi)) return static_cast<int>(hi);
-        if (hi > 0 && check(hi - 1)) return static_cast<int>(hi - 1);
-        return -2;
+        std::uint64_t bits;
+        std::memcpy(&bits, &v, sizeof bits);
+        for (std::size_t h = hash_slot(bits);; h = (h + 1) & hmask_) {
+            const std::uint64_t k = hkey_[h];
+            if (k == bits) return hval_[h];
+            if (k == kEmptyKey) break;  // not in the table
+        }
+        return match_level_slow(v);
     }
 
     // One round with pre-matched level indices lev[i] in {-1, 0..L-1}. Returns the
     // recipient. No allocation unless the deficit table must grow (amortised, rare).
     std::size_t step_levels(const int* lev) {
-        const std::size_t W = L_ + 1;
-        // gain_a = sum_i GP[i][a][lev_i + 1]: slot 0 is the empty prefix (lev_i = -1)
-        // and the diagonal rows are zero, so no branch is needed.
-        std::fill(gain_.begin(), gain_.end(), 0.0);
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double* g = &GP_[i * n_ * W + static_cast<std::size_t>(lev[i] + 1)];
-            for (std::size_t a = 0; a < n_; ++a) gain_[a] += g[a * W];
+        // fixed n lets the compiler keep the n running sums in registers
+        switch (n_) {
+            case 2: candidate_deltas<2>(lev); break;
+            case 3: candidate_deltas<3>(lev); break;
+            case 4: candidate_deltas<4>(lev); break;
+            case 5: candidate_deltas<5>(lev); break;
+            case 6: candidate_deltas<6>(lev); break;
+            case 7: candidate_deltas<7>(lev); break;
+            case 8: candidate_deltas<8>(lev); break;
+            case 9: candidate_deltas<9>(lev); break;
+            case 10: candidate_deltas<10>(lev); break;
+            case 11: candidate_deltas<11>(lev); break;
+            case 12: candidate_deltas<12>(lev); break;
+            case 13: candidate_deltas<13>(lev); break;
+            case 14: candidate_deltas<14>(lev); break;
+            case 15: candidate_deltas<15>(lev); break;
+            case 16: candidate_deltas<16>(lev); break;
+            default: candidate_deltas<0>(lev); break;
         }
+        // first minimum (ties: lowest index), without a data-dependent branch
         std::size_t best = 0;
         double best_delta = std::numeric_limits<double>::infinity();
         for (std::size_t a = 0; a < n_; ++a) {
-            const double* lp = &LP_[a * n_ * W + static_cast<std::size_t>(lev[a] + 1)];
-            double loss = 0.0;
-            for (std::size_t j = 0; j < n_; ++j) loss += lp[j * W];
-            const double d = gain_[a] - loss;
-            delta_[a] = d;
-            if (d < best_delta) {
-                best_delta = d;
-                best = a;
-            }
+            const double d = delta_[a];
+            const bool lt = d < best_delta;
+            best = lt ? a : best;
+            best_delta = lt ? d : best_delta;
         }
         apply(lev, best);
         return best;
@@ -195,54 +225,62 @@ public:
 
     // Gives the item (level indices lev) to agent a and updates all state.
     void apply(const int* lev, std::size_t a) {
-        // exact per-level counts
-        for (std::size_t i = 0; i < n_; ++i)
-            if (lev[i] >= 0) ++cnt_[(i * n_ + a) * L_ + static_cast<std::size_t>(lev[i])];
         ++t_;
-        // the rows that move: (a, j) down by one for l <= lev_a, (i, a) up for l <= lev_i
-        std::size_t nr = 0;
-        if (lev[a] >= 0)
-            for (std::size_t j = 0; j < n_; ++j)
-                if (j != a) {
-                    rows_[nr] = a * n_ + j;
-                    rlev_[nr] = lev[a];
-                    rsgn_[nr] = -1;
-                    ++nr;
-                }
-        for (std::size_t i = 0; i < n_; ++i)
-            if (i != a && lev[i] >= 0) {
-                rows_[nr] = i * n_ + a;
-                rlev_[nr] = lev[i];
-                rsgn_[nr] = 1;
-                ++nr;
-            }
-        if (nr == 0) return;
         // deficits grow by at most one per round: table index kmax_ + 2 must exist
         if (static_cast<std::size_t>(kmax_) + 3 > wz_.size())
             ensure_table(2 * static_cast<std::size_t>(kmax_) + 8);
-        update_rows(nr);
-    }
-    // Deficits (n, n, L) as doubles, diagonal zero.
-    void deficits(double* out) const noexcept {
-        for (std::size_t q = 0; q < D_.size(); ++q)
-            out[q] = D_[q] > 0 ? static_cast<double>(D_[q]) : 0.0;
+        // A_a gains the item for every i who values it: cnt_[i][a][lev_i] += 1
+        // (value-0 items add 0 to slot 0: no branch)
+        for (std::size_t i = 0; i < n_; ++i) {
+            const int l = lev[i];
+            cnt_[(i * n_ + a) * L_ + static_cast<std::size_t>(l < 0 ? 0 : l)] += (l >= 0);
+            tot_[i * n_ + a] += (l >= 0);
+        }
+        // rows whose deficits moved: (a, j) down for l <= lev_a (c_aa rose), (i, a) up
+        // for l <= lev_i; list those that need their sums recomputed
+        std::size_t nr = 0;
+        for (std::size_t j = 0; j < n_; ++j) nr = mark(a * n_ + j, lev[a], false, nr);
+        for (std::size_t i = 0; i < n_; ++i) nr = mark(i * n_ + a, lev[i], true, nr);
+        std::size_t r = 0;
+        for (; r + 4 <= nr; r += 4) recompute<4>(&todo_[r], &from_[r]);
+        if (r + 2 <= nr) {
+            recompute<2>(&todo_[r], &from_[r]);
+            r += 2;
+        }
+        if (r < nr) recompute<1>(&todo_[r], &from_[r]);
     }
 
-    double max_deficit() const noexcept {
+    // Signed deficits D (n, n, L) as int64, diagonal zero.
+    std::vector<std::int64_t> signed_deficits() const {
+        std::vector<std::int64_t> d(n_ * n_ * L_, 0);
+        for (std::size_t row = 0; row < n_ * n_; ++row)
+            if (row / n_ != row % n_) row_deficits(row, &d[row * L_], 0);
+        return d;
+    }
+
+    // Deficits (n, n, L) as doubles, diagonal zero.
+    void deficits(double* out) const {
+        const std::vector<std::int64_t> d = signed_deficits();
+        for (std::size_t q = 0; q < d.size(); ++q)
+            out[q] = d[q] > 0 ? static_cast<double>(d[q]) : 0.0;
+    }
+
+    double max_deficit() const {
         std::int64_t mx = 0;
-        for (std::int64_t v : D_) mx = std::max(mx, v);
+        for (std::int64_t v : signed_deficits()) mx = std::max(mx, v);
         return static_cast<double>(mx);
     }
 
     // log S = log sum_q phi_p(d_q) over the m quality variables (overflow-safe).
     double log_potential_sum() const {
+        const std::vector<std::int64_t> d = signed_deficits();
         double g = 0.0;
-        for (std::int64_t v : D_) g = std::max(g, log_phi(static_cast<double>(v), p_));
+        for (std::int64_t v : d) g = std::max(g, log_phi(static_cast<double>(v), p_));
         NeumaierSum s;
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
                 if (i == j) continue;
-                const std::int64_t* row = &D_[(i * n_ + j) * L_];
+                const std::int64_t* row = &d[(i * n_ + j) * L_];
                 for (std::size_t l = 0; l < L_; ++l)
                     s.add(std::exp(log_phi(static_cast<double>(row[l]), p_) - g));
             }
@@ -323,19 +361,13 @@ public:
     void restore(const std::vector<std::int64_t>& counts, std::uint64_t rounds) {
         cnt_ = counts;
         t_ = rounds;
-        for (std::size_t i = 0; i < n_; ++i)
-            for (std::size_t j = 0; j < n_; ++j) {
-                std::int64_t* row = &D_[(i * n_ + j) * L_];
-                const std::int64_t* cij = &cnt_[(i * n_ + j) * L_];
-                const std::int64_t* cii = &cnt_[(i * n_ + i) * L_];
-                std::int64_t acc = 0;
-                for (std::size_t l = L_; l-- > 0;) {
-                    acc += cij[l] - cii[l];
-                    row[l] = (i == j) ? 0 : acc;
-                }
-            }
+        for (std::size_t q = 0; q < n_ * n_; ++q) {
+            std::int64_t acc = 0;
+            for (std::size_t l = 0; l < L_; ++l) acc += cnt_[q * L_ + l];
+            tot_[q] = acc;
+        }
         kmax_ = 0;
-        for (std::int64_t v : D_) kmax_ = std::max(kmax_, v);
+        for (std::int64_t v : signed_deficits()) kmax_ = std::max(kmax_, v);
         wz_.clear();
         scale_ = 0;
         ensure_table(std::max<std::size_t>(8, static_cast<std::size_t>(kmax_) + 3));
@@ -346,8 +378,137 @@ public:
     const std::vector<double>& last_deltas() const noexcept { return delta_; }
 
 private:
+    // D of the off-diagonal row (i, j) at the levels >= l0 into out[l0..L): suffix sums
+    // of cnt_ij - cnt_ii from the top level down.
+    void row_deficits(std::size_t row, std::int64_t* out, std::size_t l0) const noexcept {
+        const std::size_t i = row / n_;
+        const std::int64_t* cij = &cnt_[row * L_];
+        const std::int64_t* cii = &cnt_[(i * n_ + i) * L_];
+        std::int64_t acc = 0;
+        for (std::size_t l = L_; l-- > l0;) {
+            acc += cij[l] - cii[l];
+            out[l] = acc;
+        }
+    }
+
+    // delta_[a] = gain_a - loss_a with gain_a = sum_i G[i][a](lev_i) and
+    // loss_a = sum_j Lo[a][j](lev_a), each summed in index order. The inner loops run
+    // over a, so the n sums are independent chains (one chain per a would serialise on
+    // the add latency). Slot 0 of a row is the empty prefix (lev = -1) and diagonal rows
+    // are zero, so no branch is needed. N = n_, or 0 for any n (sums kept in members).
+    template <std::size_t N>
+    void candidate_deltas(const int* lev) noexcept {
+        const std::size_t n = N != 0 ? N : n_;
+        double gl[N != 0 ? N : 1], ll[N != 0 ? N : 1];
+        std::size_t ol[N != 0 ? N : 1];
+        double* gain = N != 0 ? gl : gain_.data();
+        double* loss = N != 0 ? ll : loss_.data();
+        std::size_t* lo = N != 0 ? ol : lofs_.data();
+        const std::size_t rs = n * rw_;  // stride between first-index rows
+        const double* ps = PS_.data();
+        for (std::size_t a = 0; a < n; ++a) {
+            gain[a] = 0.0;
+            loss[a] = 0.0;
+            lo[a] = a * rs + 2 * static_cast<std::size_t>(lev[a] + 1) + 1;
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            const double* g = ps + i * rs + 2 * static_cast<std::size_t>(lev[i] + 1);
+            for (std::size_t a = 0; a < n; ++a) gain[a] += g[a * rw_];
+        }
+        for (std::size_t j = 0; j < n; ++j) {
+            const double* row = ps + j * rw_;
+            for (std::size_t a = 0; a < n; ++a) loss[a] += row[lo[a]];
+        }
+        for (std::size_t a = 0; a < n; ++a) delta_[a] = gain[a] - loss[a];
+    }
+
+    // Row `row` moved at the levels <= lev (up: +1, else -1; lev = -1: not at all):
+    // updates its bounds and, unless all of its moved blocks are provably zero, lists it
+    // with its first block that can hold a non-zero term. Fixed trip counts, no branch.
+    std::size_t mark(std::size_t row, int lev, bool up, std::size_t nr) noexcept {
+        std::int64_t* ub = &ub_[row * nb_];
+        const std::size_t moved = static_cast<std::size_t>(lev + 1);  // levels 0..moved-1
+        std::size_t f = nb_;  // first moved block with ub >= 0
+        for (std::size_t b = nb_; b-- > 0;) {
+            const bool in = b * kBlock < moved;
+            ub[b] += static_cast<std::int64_t>(up && in);
+            f = in && ub[b] >= 0 ? b : f;
+        }
+        todo_[nr] = row;
+        from_[nr] = f;
+        return nr + (f < nb_);
+    }
+
+    // Recomputes the prefix sums of R rows from D, from the earliest of
+    // their first blocks on (earlier prefixes are 0 in all of them; recomputing a zero
+    // block just rewrites its zeros). Rows go together so that the running sums form
+    // 2 R independent chains. Refreshes the bounds of the scanned blocks and kmax_.
+    template <int R>
+    void recompute(const std::size_t* rows, const std::size_t* from) noexcept {
+        const double* pt = pt_.data();
+        const std::int64_t* cij[R];
+        const std::int64_t* cii[R];
+        double* ps[R];
+        std::int64_t* ub[R];
+        std::int64_t dk[R];  // D at the current level: c^0 difference minus lower counts
+        double g[R], s[R];
+        std::size_t f = from[0];
+        for (int r = 0; r < R; ++r) f = std::min(f, from[r]);
+        for (int r = 0; r < R; ++r) {
+            const std::size_t row = rows[r], ii = (row / n_) * (n_ + 1);
+            cij[r] = &cnt_[row * L_];
+            cii[r] = &cnt_[ii * L_];
+            ps[r] = &PS_[row * rw_];
+            ub[r] = &ub_[row * nb_];
+            dk[r] = tot_[row] - tot_[ii];
+            for (std::size_t l = 0; l < f * kBlock; ++l) dk[r] -= cij[r][l] - cii[r][l];
+            g[r] = 0.0;
+            s[r] = 0.0;
+        }
+        std::int64_t top = kmax_;
+        for (std::size_t b = f; b < nb_; ++b) {
+            const std::size_t l0 = b * kBlock, l1 = std::min(L_, l0 + kBlock);
+            std::int64_t mx[R];
+            for (int r = 0; r < R; ++r) mx[r] = std::numeric_limits<std::int64_t>::min();
+            for (std::size_t l = l0; l < l1; ++l) {
+                for (int r = 0; r < R; ++r) {
+                    const std::int64_t k = dk[r];
+                    dk[r] -= cij[r][l] - cii[r][l];
+                    mx[r] = std::max(mx[r], k);
+                    // q = max(k + 1, 0): G term w(k) if k >= 0, Lo term w(k - 1) if k >= 1
+                    const double* t =
+                        pt + 2 * static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0));
+                    g[r] += t[0];
+                    s[r] += t[1];
+                    ps[r][2 * l + 2] = g[r];
+                    ps[r][2 * l + 3] = s[r];
+                }
+            }
+            for (int r = 0; r < R; ++r) {
+                ub[r][b] = mx[r];
+                top = std::max(top, mx[r]);
+            }
+        }
+        kmax_ = top;
+    }
+
+    void rebuild_prefixes() noexcept {
+        std::fill(PS_.begin(), PS_.end(), 0.0);  // diagonal rows stay zero
+        const std::int64_t keep = kmax_;
+        const std::size_t zero = 0;
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) {
+                const std::size_t row = i * n_ + j;
+                if (i != j) recompute<1>(&row, &zero);
+                else std::fill_n(&ub_[row * nb_], nb_, kDiagBound);  // never recomputed
+            }
+        kmax_ = keep;
+    }
+
     // wz_[0] = 0 and wz_[k + 1] = w(k) = phi_p(k + 1) - phi_p(k), each stored as
     // mant * 2^(e - scale_) with (mant, e) a deterministic function of k and p.
+    // pt_ holds the per-deficit term pair: pt_[2 q], pt_[2 q + 1] with q = max(D + 1, 0)
+    // are the G term wz_[q] and the Lo term wz_[max(q - 1, 0)], one adjacent load each.
     void ensure_table(std::size_t size) {
         const std::size_t old = wz_.size();
         if (size <= old) return;
@@ -368,101 +529,82 @@ private:
         wz_.resize(size);
         wz_[0] = 0.0;
         for (std::size_t q = 1; q < size; ++q) wz_[q] = std::ldexp(wm_[q], we_[q] - new_scale);
+        pt_.resize(2 * size);
+        for (std::size_t q = 0; q < size; ++q) {
+            pt_[2 * q] = wz_[q];
+            pt_[2 * q + 1] = wz_[q == 0 ? 0 : q - 1];
+        }
         if (new_scale != scale_ && old != 0) {
             const int shift = scale_ - new_scale;  // exact rescale of cached sums
-            for (double& v : GP_) v = std::ldexp(v, shift);
-            for (double& v : LP_) v = std::ldexp(v, shift);
+            for (double& v : PS_) v = std::ldexp(v, shift);
         }
         scale_ = new_scale;
     }
 
-    // Applies the +-1 moves to the nr listed rows and recomputes their prefix sums.
-    // Rows go in blocks of four so the running sums form eight independent chains.
-    void update_rows(std::size_t nr) noexcept {
-        std::int64_t mx = kmax_;
-        std::size_t r = 0;
-        for (; r + 4 <= nr; r += 4) update_block<4>(r, mx);
-        for (; r < nr; ++r) update_block<1>(r, mx);
-        kmax_ = mx;
-    }
-
-    template <int R>
-    void update_block(std::size_t r0, std::int64_t& mx) noexcept {
-        const std::size_t W = L_ + 1;
-        const double* wz = wz_.data();
-        std::int64_t* d[R];
-        double* gp[R];
-        double* lp[R];
-        int lv[R];
-        std::int64_t sg[R];
-        double g[R], s[R];
-        for (int r = 0; r < R; ++r) {
-            const std::size_t row = rows_[r0 + static_cast<std::size_t>(r)];
-            d[r] = &D_[row * L_];
-            gp[r] = &GP_[row * W + 1];
-            lp[r] = &LP_[row * W + 1];
-            lv[r] = rlev_[r0 + static_cast<std::size_t>(r)];
-            sg[r] = rsgn_[r0 + static_cast<std::size_t>(r)];
-            g[r] = 0.0;
-            s[r] = 0.0;
+    // Open-addressing hash of the bit patterns of the levels and of +0.0 (load factor
+    // < 1/4), built once.
+    void build_hash() {
+        std::size_t size = 8;
+        hshift_ = 61;
+        while (size < 4 * (L_ + 1)) {
+            size *= 2;
+            --hshift_;
         }
-        std::int64_t m = mx;
-        for (std::size_t l = 0; l < L_; ++l) {
-            const int li = static_cast<int>(l);
-            for (int r = 0; r < R; ++r) {
-                const std::int64_t k = d[r][l] + (li <= lv[r] ? sg[r] : 0);
-                d[r][l] = k;
-                m = std::max(m, k);
-                // gain term w(k) if k >= 0; loss term w(k - 1) if k >= 1
-                g[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0))];
-                s[r] += wz[static_cast<std::size_t>(std::max<std::int64_t>(k, 0))];
-                gp[r][l] = g[r];
-                lp[r][l] = s[r];
-            }
-        }
-        mx = m;
-    }
-
-    void rebuild_row(std::size_t i, std::size_t j) noexcept {
-        const std::size_t W = L_ + 1;
-        const std::int64_t* row = &D_[(i * n_ + j) * L_];
-        double* gp = &GP_[(i * n_ + j) * W];
-        double* lp = &LP_[(i * n_ + j) * W];
-        double g = 0.0, s = 0.0;
-        gp[0] = 0.0;
-        lp[0] = 0.0;
-        for (std::size_t l = 0; l < L_; ++l) {
-            const std::int64_t k = row[l];
-            g += wz_[static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0))];
-            s += wz_[static_cast<std::size_t>(std::max<std::int64_t>(k, 0))];
-            gp[l + 1] = g;
-            lp[l + 1] = s;
+        hmask_ = size - 1;
+        hkey_.assign(size, kEmptyKey);
+        hval_.assign(size, -2);
+        for (std::size_t l = 0; l <= L_; ++l) {  // the levels and +0.0 (bits 0)
+            const double v = l < L_ ? levels_[l] : 0.0;
+            std::uint64_t bits;
+            std::memcpy(&bits, &v, sizeof bits);
+            std::size_t h = hash_slot(bits);
+            while (hkey_[h] != kEmptyKey) h = (h + 1) & hmask_;
+            hkey_[h] = bits;
+            hval_[h] = l < L_ ? static_cast<int>(l) : -1;
         }
     }
 
-    void rebuild_prefixes() noexcept {
-        const std::size_t W = L_ + 1;
-        for (std::size_t i = 0; i < n_; ++i)
-            for (std::size_t j = 0; j < n_; ++j) {
-                if (i == j) {
-                    std::fill_n(&GP_[(i * n_ + j) * W], W, 0.0);
-                    std::fill_n(&LP_[(i * n_ + j) * W], W, 0.0);
-                } else {
-                    rebuild_row(i, j);
-                }
-            }
+    std::size_t hash_slot(std::uint64_t bits) const noexcept {
+        return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> hshift_);
     }
+
+    int match_level_slow(double v) const noexcept {
+        if (v == 0.0) return -1;  // -0.0
+        if (!(v > 0.0) || !std::isfinite(v)) return -2;
+        const auto it = std::lower_bound(levels_.begin(), levels_.end(), v);
+        const auto check = [&](std::size_t l) {
+            return std::fabs(v - levels_[l]) <= kLevelRelTol * levels_[l];
+        };
+        const std::size_t hi = static_cast<std::size_t>(it - levels_.begin());
+        if (hi < L_ && check(hi)) return static_cast<int>(hi);
+        if (hi > 0 && check(hi - 1)) return static_cast<int>(hi - 1);
+        return -2;
+    }
+
+    // Empty hash slot: a NaN bit pattern (its value -2 is also the right answer should
+    // an input carry exactly this NaN).
+    static constexpr std::uint64_t kEmptyKey = 0x7FF8DEADBEEF0001ULL;
+    // Bound of the diagonal rows: stays negative after any feasible number of +1s.
+    static constexpr std::int64_t kDiagBound = std::numeric_limits<std::int64_t>::min() / 2;
 
     std::size_t n_, L_;
     std::vector<double> levels_;
     double p_;
-    std::vector<std::int64_t> cnt_, D_;
-    std::vector<double> GP_, LP_;
-    std::vector<double> wz_, wm_;
+    std::size_t rw_ = 0;  // doubles per row of PS_: 2 (L + 1) interleaved prefixes
+    std::size_t nb_ = 1;  // blocks per row
+    std::vector<std::int64_t> cnt_;
+    std::vector<double> PS_;          // (n, n, L + 1) interleaved (G, Lo) prefix sums
+    std::vector<std::int64_t> ub_;    // (n, n, nb_) upper bounds of the deficits
+    std::vector<std::size_t> todo_, from_;  // rows to recompute this round, first block
+    std::vector<std::int64_t> tot_;         // (n, n) c_ij^0: all items of A_j i values
+    std::vector<double> wz_, wm_, pt_;
     std::vector<int> we_;
-    std::vector<double> gain_;
-    std::vector<std::size_t> rows_;
-    std::vector<int> rlev_, rsgn_;
+    std::vector<double> gain_, loss_;
+    std::vector<std::size_t> lofs_;
+    std::vector<std::uint64_t> hkey_;
+    std::vector<int> hval_;
+    std::size_t hmask_ = 7;
+    int hshift_ = 61;
     int scale_ = 0;
     std::int64_t kmax_ = 0;
     std::uint64_t t_ = 0;
