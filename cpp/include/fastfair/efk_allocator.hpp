@@ -10,9 +10,9 @@
 //
 // State. cnt_[i][j][l]: number of items of A_j that i values exactly theta_l (the
 // primitive state; zero-valued items are not counted), a contiguous (n, n, L) int64
-// array, and tot_[i][j] = c_ij^0 (all of them). The signed deficit D[i][j][l] =
-// c_ij^l - c_ii^l (c^l: the counts at levels >= l) is derived, level by level upwards
-// from tot_ and cnt_, only when a row's sums must be recomputed, so a round updates
+// array, and bt_[i][j][b], its sums over blocks of kBlock levels. The signed deficit
+// D[i][j][l] = c_ij^l - c_ii^l (c^l: the counts at levels >= l) is derived, upwards
+// from the block sums, only when a row's sums must be recomputed, so a round updates
 // 2 n counts instead of 2 (n - 1) rows of deficits.
 //
 // Rule. Giving the item to a lowers D[a][j][l] by one for l <= lev_a (a's level index of
@@ -29,16 +29,24 @@
 // row are always recomputed from D in level order (never adjusted incrementally), so
 // they are a function of the state alone and a restored engine decides identically.
 //
-// Skipping work. Levels are grouped in blocks of kBlock; every row keeps ub_, per block
-// an upper bound of its deficits (exact after the block is recomputed, +1 per rise,
-// unchanged by a fall). A block with ub_ <= -1 has only zero terms, so a moved row
-// needs no recompute at all when every block it moved has ub_ <= -1 (its sums were and
-// stay 0), and otherwise only from its first block with ub_ >= 0 on (all earlier
-// prefixes are 0). In a fair allocation most threshold deficits are far below 0 (agents
-// mostly hold the items they value), so about half the moved rows skip. Skipping never
-// changes a stored bit: the sums are exactly those of a full recompute (0 + 0 is 0).
-// The bookkeeping per round has fixed trip counts and no data-dependent branch (the
-// diagonal rows carry a hugely negative bound, so they need no test either).
+// Skipping work. Every row keeps, per block b of levels, an upper bound of its deficits
+// ub(b) = key_[b] + U_ with U_ the row's count of rises: a rise (+1 anywhere) raises
+// all its bounds at once in O(1); a fall leaves them valid; a recompute of block b sets
+// key_[b] = (its exact max) - U_. pk_ holds the prefix maxima of key_, so "does a move
+// of the levels <= lev touch a block with ub >= 0?" is one load. A block with ub <= -1
+// has only zero terms (w is evaluated at D >= 0 only), hence:
+// (a) a moved row whose moved blocks all have ub <= -1 keeps its sums (all were and
+//     stay 0 there, and the later prefixes add the same terms to the same value);
+// (b) otherwise its sums are recomputed from its first block with ub >= 0 (earlier
+//     prefixes are 0), a zero block just repeats the running sums (x + 0 == x, and it
+//     is not even rewritten when they did not change), and the recompute stops at the
+//     first block end past lev whose prefix did not change.
+// In a fair allocation most threshold deficits are far below 0 (agents mostly hold the
+// items they value), so most moves are (a) and most recomputed blocks are zero blocks.
+// None of this changes a stored bit: the sums are exactly those of a full recompute, so
+// the decisions are those of the plain O(n L) update. The bookkeeping of a round has
+// fixed trip counts and no data-dependent branch (the diagonal rows carry a hugely
+// negative bound, so they need no test either).
 //
 // Overflow safety. w(k) is tabulated from log phi_p as mant * 2^e (deterministic in k
 // and p) and stored as mant * 2^(e - s), with s = 0 unless the largest entry would
@@ -118,7 +126,7 @@ public:
     // Relative tolerance for matching an item value to a level.
     static constexpr double kLevelRelTol = 1e-12;
     // Levels per block of the deficit upper bounds (see "Skipping work").
-    static constexpr std::size_t kBlock = 8;
+    static constexpr std::size_t kBlock = 16;
 
     // levels: strictly increasing, finite, positive, pairwise farther apart than the
     // matching tolerance. p: finite, >= 2. Throws std::invalid_argument otherwise.
@@ -143,11 +151,13 @@ public:
         nb_ = (L_ + kBlock - 1) / kBlock;
         const std::size_t sz = n_ * n_ * L_;
         cnt_.assign(sz, 0);
-        tot_.assign(n_ * n_, 0);
+        bt_.assign(n_ * n_ * nb_, 0);
         PS_.assign(n_ * n_ * rw_, 0.0);
-        ub_.assign(n_ * n_ * nb_, 0);
+        key_.assign(n_ * n_ * nb_, 0);
+        pk_.assign(n_ * n_ * nb_, 0);
+        U_.assign(n_ * n_, 0);
         todo_.assign(2 * n_, 0);
-        from_.assign(2 * n_, 0);
+        last_.assign(2 * n_, 0);
         delta_.assign(n_, 0.0);
         gain_.assign(n_, 0.0);
         loss_.assign(n_, 0.0);
@@ -192,32 +202,24 @@ public:
     // recipient. No allocation unless the deficit table must grow (amortised, rare).
     std::size_t step_levels(const int* lev) {
         // fixed n lets the compiler keep the n running sums in registers
+        std::size_t best;
         switch (n_) {
-            case 2: candidate_deltas<2>(lev); break;
-            case 3: candidate_deltas<3>(lev); break;
-            case 4: candidate_deltas<4>(lev); break;
-            case 5: candidate_deltas<5>(lev); break;
-            case 6: candidate_deltas<6>(lev); break;
-            case 7: candidate_deltas<7>(lev); break;
-            case 8: candidate_deltas<8>(lev); break;
-            case 9: candidate_deltas<9>(lev); break;
-            case 10: candidate_deltas<10>(lev); break;
-            case 11: candidate_deltas<11>(lev); break;
-            case 12: candidate_deltas<12>(lev); break;
-            case 13: candidate_deltas<13>(lev); break;
-            case 14: candidate_deltas<14>(lev); break;
-            case 15: candidate_deltas<15>(lev); break;
-            case 16: candidate_deltas<16>(lev); break;
-            default: candidate_deltas<0>(lev); break;
-        }
-        // first minimum (ties: lowest index), without a data-dependent branch
-        std::size_t best = 0;
-        double best_delta = std::numeric_limits<double>::infinity();
-        for (std::size_t a = 0; a < n_; ++a) {
-            const double d = delta_[a];
-            const bool lt = d < best_delta;
-            best = lt ? a : best;
-            best_delta = lt ? d : best_delta;
+            case 2: best = choose<2>(lev); break;
+            case 3: best = choose<3>(lev); break;
+            case 4: best = choose<4>(lev); break;
+            case 5: best = choose<5>(lev); break;
+            case 6: best = choose<6>(lev); break;
+            case 7: best = choose<7>(lev); break;
+            case 8: best = choose<8>(lev); break;
+            case 9: best = choose<9>(lev); break;
+            case 10: best = choose<10>(lev); break;
+            case 11: best = choose<11>(lev); break;
+            case 12: best = choose<12>(lev); break;
+            case 13: best = choose<13>(lev); break;
+            case 14: best = choose<14>(lev); break;
+            case 15: best = choose<15>(lev); break;
+            case 16: best = choose<16>(lev); break;
+            default: best = choose<0>(lev); break;
         }
         apply(lev, best);
         return best;
@@ -234,20 +236,14 @@ public:
         for (std::size_t i = 0; i < n_; ++i) {
             const int l = lev[i];
             cnt_[(i * n_ + a) * L_ + static_cast<std::size_t>(l < 0 ? 0 : l)] += (l >= 0);
-            tot_[i * n_ + a] += (l >= 0);
+            bt_[(i * n_ + a) * nb_ + static_cast<std::size_t>(l < 0 ? 0 : l) / kBlock] += (l >= 0);
         }
         // rows whose deficits moved: (a, j) down for l <= lev_a (c_aa rose), (i, a) up
         // for l <= lev_i; list those that need their sums recomputed
         std::size_t nr = 0;
         for (std::size_t j = 0; j < n_; ++j) nr = mark(a * n_ + j, lev[a], false, nr);
         for (std::size_t i = 0; i < n_; ++i) nr = mark(i * n_ + a, lev[i], true, nr);
-        std::size_t r = 0;
-        for (; r + 4 <= nr; r += 4) recompute<4>(&todo_[r], &from_[r]);
-        if (r + 2 <= nr) {
-            recompute<2>(&todo_[r], &from_[r]);
-            r += 2;
-        }
-        if (r < nr) recompute<1>(&todo_[r], &from_[r]);
+        for (std::size_t r = 0; r < nr; ++r) recompute(todo_[r], last_[r]);
     }
 
     // Signed deficits D (n, n, L) as int64, diagonal zero.
@@ -361,11 +357,9 @@ public:
     void restore(const std::vector<std::int64_t>& counts, std::uint64_t rounds) {
         cnt_ = counts;
         t_ = rounds;
-        for (std::size_t q = 0; q < n_ * n_; ++q) {
-            std::int64_t acc = 0;
-            for (std::size_t l = 0; l < L_; ++l) acc += cnt_[q * L_ + l];
-            tot_[q] = acc;
-        }
+        std::fill(bt_.begin(), bt_.end(), 0);
+        for (std::size_t q = 0; q < n_ * n_; ++q)
+            for (std::size_t l = 0; l < L_; ++l) bt_[q * nb_ + l / kBlock] += cnt_[q * L_ + l];
         kmax_ = 0;
         for (std::int64_t v : signed_deficits()) kmax_ = std::max(kmax_, v);
         wz_.clear();
@@ -391,13 +385,14 @@ private:
         }
     }
 
+    // Returns the candidate of least delta_[a] (ties: lowest index), where
     // delta_[a] = gain_a - loss_a with gain_a = sum_i G[i][a](lev_i) and
     // loss_a = sum_j Lo[a][j](lev_a), each summed in index order. The inner loops run
     // over a, so the n sums are independent chains (one chain per a would serialise on
     // the add latency). Slot 0 of a row is the empty prefix (lev = -1) and diagonal rows
     // are zero, so no branch is needed. N = n_, or 0 for any n (sums kept in members).
     template <std::size_t N>
-    void candidate_deltas(const int* lev) noexcept {
+    std::size_t choose(const int* lev) noexcept {
         const std::size_t n = N != 0 ? N : n_;
         double gl[N != 0 ? N : 1], ll[N != 0 ? N : 1];
         std::size_t ol[N != 0 ? N : 1];
@@ -419,88 +414,119 @@ private:
             const double* row = ps + j * rw_;
             for (std::size_t a = 0; a < n; ++a) loss[a] += row[lo[a]];
         }
-        for (std::size_t a = 0; a < n; ++a) delta_[a] = gain[a] - loss[a];
+        // first minimum without a data-dependent branch
+        std::size_t best = 0;
+        double best_delta = std::numeric_limits<double>::infinity();
+        for (std::size_t a = 0; a < n; ++a) {
+            const double d = gain[a] - loss[a];
+            delta_[a] = d;
+            const bool lt = d < best_delta;
+            best = lt ? a : best;
+            best_delta = lt ? d : best_delta;
+        }
+        return best;
     }
 
     // Row `row` moved at the levels <= lev (up: +1, else -1; lev = -1: not at all):
-    // updates its bounds and, unless all of its moved blocks are provably zero, lists it
-    // with its first block that can hold a non-zero term. Fixed trip counts, no branch.
+    // updates its bounds and, unless (a) applies, lists it with its last moved block.
     std::size_t mark(std::size_t row, int lev, bool up, std::size_t nr) noexcept {
-        std::int64_t* ub = &ub_[row * nb_];
-        const std::size_t moved = static_cast<std::size_t>(lev + 1);  // levels 0..moved-1
-        std::size_t f = nb_;  // first moved block with ub >= 0
-        for (std::size_t b = nb_; b-- > 0;) {
-            const bool in = b * kBlock < moved;
-            ub[b] += static_cast<std::int64_t>(up && in);
-            f = in && ub[b] >= 0 ? b : f;
-        }
+        const bool in = lev >= 0;
+        U_[row] += static_cast<std::int64_t>(up && in);
+        const std::size_t bl = static_cast<std::size_t>(in ? lev : 0) / kBlock;
         todo_[nr] = row;
-        from_[nr] = f;
-        return nr + (f < nb_);
+        last_[nr] = bl;
+        return nr + (in && pk_[row * nb_ + bl] + U_[row] >= 0);
     }
 
-    // Recomputes the prefix sums of R rows from D, from the earliest of
-    // their first blocks on (earlier prefixes are 0 in all of them; recomputing a zero
-    // block just rewrites its zeros). Rows go together so that the running sums form
-    // 2 R independent chains. Refreshes the bounds of the scanned blocks and kmax_.
-    template <int R>
-    void recompute(const std::size_t* rows, const std::size_t* from) noexcept {
+    // Recomputes the prefix sums of `row` (moved up to block bl) as described in
+    // "Skipping work" (b). D is derived on the way up: D at the first level of block b is
+    // the sum over the blocks >= b of bt_ij - bt_ii, and falls by cnt_ij - cnt_ii per
+    // level. Refreshes the bounds of the computed blocks and raises kmax_.
+    void recompute(std::size_t row, std::size_t bl) noexcept {
+        const std::size_t ii = (row / n_) * (n_ + 1);
+        const std::int64_t* cij = &cnt_[row * L_];
+        const std::int64_t* cii = &cnt_[ii * L_];
+        const std::int64_t* bij = &bt_[row * nb_];
+        const std::int64_t* bii = &bt_[ii * nb_];
+        double* ps = &PS_[row * rw_];
+        std::int64_t* key = &key_[row * nb_];
+        const std::int64_t u = U_[row];
+        std::int64_t* pk = &pk_[row * nb_];
         const double* pt = pt_.data();
-        const std::int64_t* cij[R];
-        const std::int64_t* cii[R];
-        double* ps[R];
-        std::int64_t* ub[R];
-        std::int64_t dk[R];  // D at the current level: c^0 difference minus lower counts
-        double g[R], s[R];
-        std::size_t f = from[0];
-        for (int r = 0; r < R; ++r) f = std::min(f, from[r]);
-        for (int r = 0; r < R; ++r) {
-            const std::size_t row = rows[r], ii = (row / n_) * (n_ + 1);
-            cij[r] = &cnt_[row * L_];
-            cii[r] = &cnt_[ii * L_];
-            ps[r] = &PS_[row * rw_];
-            ub[r] = &ub_[row * nb_];
-            dk[r] = tot_[row] - tot_[ii];
-            for (std::size_t l = 0; l < f * kBlock; ++l) dk[r] -= cij[r][l] - cii[r][l];
-            g[r] = 0.0;
-            s[r] = 0.0;
-        }
-        std::int64_t top = kmax_;
-        for (std::size_t b = f; b < nb_; ++b) {
-            const std::size_t l0 = b * kBlock, l1 = std::min(L_, l0 + kBlock);
-            std::int64_t mx[R];
-            for (int r = 0; r < R; ++r) mx[r] = std::numeric_limits<std::int64_t>::min();
+        double g = 0.0, s = 0.0;
+        // one block of levels l0..l1-1 from D = dk at l0; returns its exact max
+        const auto block = [&](std::size_t l0, std::size_t l1, std::int64_t& dk) {
+            std::int64_t mx = std::numeric_limits<std::int64_t>::min();
             for (std::size_t l = l0; l < l1; ++l) {
-                for (int r = 0; r < R; ++r) {
-                    const std::int64_t k = dk[r];
-                    dk[r] -= cij[r][l] - cii[r][l];
-                    mx[r] = std::max(mx[r], k);
-                    // q = max(k + 1, 0): G term w(k) if k >= 0, Lo term w(k - 1) if k >= 1
-                    const double* t =
-                        pt + 2 * static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0));
-                    g[r] += t[0];
-                    s[r] += t[1];
-                    ps[r][2 * l + 2] = g[r];
-                    ps[r][2 * l + 3] = s[r];
+                const std::int64_t k = dk;
+                dk -= cij[l] - cii[l];
+                mx = std::max(mx, k);
+                // q = max(k + 1, 0): G term w(k) if k >= 0, Lo term w(k - 1) if k >= 1
+                const double* t =
+                    pt + 2 * static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0));
+                g += t[0];
+                s += t[1];
+                ps[2 * l + 2] = g;
+                ps[2 * l + 3] = s;
+            }
+            return mx;
+        };
+        if (nb_ == 1) {  // small L: the whole row, no shortcut to look for
+            std::int64_t dk = bij[0] - bii[0];
+            const std::int64_t mx = block(0, L_, dk);
+            key[0] = pk[0] = mx - u;
+            kmax_ = std::max(kmax_, mx);
+            return;
+        }
+        std::size_t f = 0;
+        while (key[f] + u <= -1) ++f;  // exists: pk_[bl] + u >= 0
+        std::int64_t dk = 0;
+        for (std::size_t b = nb_; b-- > f;) dk += bij[b] - bii[b];
+        std::int64_t top = kmax_;
+        bool same = false;  // did the previous block end on its old prefix?
+        for (std::size_t b = f; b < nb_; ++b) {
+            if (b > bl && same) break;  // unchanged terms from here on: nothing changes
+            const std::size_t l0 = b * kBlock, l1 = std::min(L_, l0 + kBlock);
+            const double og = ps[2 * l1], os = ps[2 * l1 + 1];  // old block-end prefix
+            if (key[b] + u <= -1) {  // zero block: every prefix equals the running sums
+                dk -= bij[b] - bii[b];
+                // sums of terms >= +0 are never -0 or NaN, so == means identical bits
+                same = og == g && os == s;
+                if (same) continue;  // already stored
+                for (std::size_t l = l0; l < l1; ++l) {
+                    ps[2 * l + 2] = g;
+                    ps[2 * l + 3] = s;
                 }
+                continue;
             }
-            for (int r = 0; r < R; ++r) {
-                ub[r][b] = mx[r];
-                top = std::max(top, mx[r]);
-            }
+            const std::int64_t mx = block(l0, l1, dk);
+            key[b] = mx - u;
+            top = std::max(top, mx);
+            same = og == g && os == s;
         }
         kmax_ = top;
+        for (std::size_t b = f; b < nb_; ++b) pk[b] = b == 0 ? key[0] : std::max(pk[b - 1], key[b]);
     }
 
+    // Recomputes every sum and exact bound from the counts (construction, restore).
     void rebuild_prefixes() noexcept {
-        std::fill(PS_.begin(), PS_.end(), 0.0);  // diagonal rows stay zero
+        // NaN old values defeat every shortcut of recompute(): all blocks get computed
+        std::fill(PS_.begin(), PS_.end(), std::numeric_limits<double>::quiet_NaN());
+        std::fill(U_.begin(), U_.end(), 0);
         const std::int64_t keep = kmax_;
-        const std::size_t zero = 0;
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
                 const std::size_t row = i * n_ + j;
-                if (i != j) recompute<1>(&row, &zero);
-                else std::fill_n(&ub_[row * nb_], nb_, kDiagBound);  // never recomputed
+                double* ps = &PS_[row * rw_];
+                if (i != j) {
+                    std::fill_n(&key_[row * nb_], nb_, 0);  // ub 0: compute every block
+                    recompute(row, nb_ - 1);
+                    ps[0] = ps[1] = 0.0;  // the empty prefix
+                } else {  // never recomputed: sums 0, bounds hugely negative
+                    std::fill_n(ps, rw_, 0.0);
+                    std::fill_n(&key_[row * nb_], nb_, kDiagBound);
+                    std::fill_n(&pk_[row * nb_], nb_, kDiagBound);
+                }
             }
         kmax_ = keep;
     }
@@ -584,7 +610,7 @@ private:
     // Empty hash slot: a NaN bit pattern (its value -2 is also the right answer should
     // an input carry exactly this NaN).
     static constexpr std::uint64_t kEmptyKey = 0x7FF8DEADBEEF0001ULL;
-    // Bound of the diagonal rows: stays negative after any feasible number of +1s.
+    // Key of the diagonal rows: stays negative after any feasible number of rises.
     static constexpr std::int64_t kDiagBound = std::numeric_limits<std::int64_t>::min() / 2;
 
     std::size_t n_, L_;
@@ -594,9 +620,10 @@ private:
     std::size_t nb_ = 1;  // blocks per row
     std::vector<std::int64_t> cnt_;
     std::vector<double> PS_;          // (n, n, L + 1) interleaved (G, Lo) prefix sums
-    std::vector<std::int64_t> ub_;    // (n, n, nb_) upper bounds of the deficits
-    std::vector<std::size_t> todo_, from_;  // rows to recompute this round, first block
-    std::vector<std::int64_t> tot_;         // (n, n) c_ij^0: all items of A_j i values
+    std::vector<std::int64_t> bt_;    // (n, n, nb_) counts summed per block of levels
+    std::vector<std::int64_t> key_, pk_;  // (n, n, nb_) bound keys and their prefix maxima
+    std::vector<std::int64_t> U_;         // (n, n) rises per row (see "Skipping work")
+    std::vector<std::size_t> todo_, last_;  // rows to recompute this round, last moved block
     std::vector<double> wz_, wm_, pt_;
     std::vector<int> we_;
     std::vector<double> gain_, loss_;
