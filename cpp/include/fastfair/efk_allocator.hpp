@@ -239,10 +239,26 @@ public:
             bt_[(i * n_ + a) * nb_ + static_cast<std::size_t>(l < 0 ? 0 : l) / kBlock] += (l >= 0);
         }
         // rows whose deficits moved: (a, j) down for l <= lev_a (c_aa rose), (i, a) up
-        // for l <= lev_i; list those that need their sums recomputed
+        // for l <= lev_i; list those that need their sums recomputed, i.e. unless every
+        // block they moved has ub = key + U <= -1 ("Skipping work" (a)); no branch
         std::size_t nr = 0;
-        for (std::size_t j = 0; j < n_; ++j) nr = mark(a * n_ + j, lev[a], false, nr);
-        for (std::size_t i = 0; i < n_; ++i) nr = mark(i * n_ + a, lev[i], true, nr);
+        const int la = lev[a];
+        const std::size_t bla = static_cast<std::size_t>(la < 0 ? 0 : la) / kBlock;
+        for (std::size_t j = 0; j < n_; ++j) {  // falls: bounds stay valid
+            const std::size_t row = a * n_ + j;
+            todo_[nr] = row;
+            last_[nr] = bla;
+            nr += (la >= 0 && pk_[row * nb_ + bla] + U_[row] >= 0);
+        }
+        for (std::size_t i = 0; i < n_; ++i) {  // rises: one more for every bound
+            const int l = lev[i];
+            const std::size_t row = i * n_ + a, bl = static_cast<std::size_t>(l < 0 ? 0 : l) / kBlock;
+            const std::int64_t u = U_[row] + (l >= 0);
+            U_[row] = u;
+            todo_[nr] = row;
+            last_[nr] = bl;
+            nr += (l >= 0 && pk_[row * nb_ + bl] + u >= 0);
+        }
         for (std::size_t r = 0; r < nr; ++r) recompute(todo_[r], last_[r]);
     }
 
@@ -427,17 +443,6 @@ private:
         return best;
     }
 
-    // Row `row` moved at the levels <= lev (up: +1, else -1; lev = -1: not at all):
-    // updates its bounds and, unless (a) applies, lists it with its last moved block.
-    std::size_t mark(std::size_t row, int lev, bool up, std::size_t nr) noexcept {
-        const bool in = lev >= 0;
-        U_[row] += static_cast<std::int64_t>(up && in);
-        const std::size_t bl = static_cast<std::size_t>(in ? lev : 0) / kBlock;
-        todo_[nr] = row;
-        last_[nr] = bl;
-        return nr + (in && pk_[row * nb_ + bl] + U_[row] >= 0);
-    }
-
     // Recomputes the prefix sums of `row` (moved up to block bl) as described in
     // "Skipping work" (b). D is derived on the way up: D at the first level of block b is
     // the sum over the blocks >= b of bt_ij - bt_ii, and falls by cnt_ij - cnt_ii per
@@ -567,31 +572,56 @@ private:
         scale_ = new_scale;
     }
 
-    // Open-addressing hash of the bit patterns of the levels and of +0.0 (load factor
-    // < 1/4), built once.
+    // Open-addressing hash of the bit patterns of the levels and of +0.0, built once.
+    // It prefers a collision-free multiplier (tried from a fixed list, table sizes up
+    // to 32 (L + 1)), so that a match is one probe and its branch always goes the same
+    // way; should none be found (large L), linear probing still answers correctly.
     void build_hash() {
-        std::size_t size = 8;
-        hshift_ = 61;
-        while (size < 4 * (L_ + 1)) {
-            size *= 2;
-            --hshift_;
-        }
-        hmask_ = size - 1;
-        hkey_.assign(size, kEmptyKey);
-        hval_.assign(size, -2);
-        for (std::size_t l = 0; l <= L_; ++l) {  // the levels and +0.0 (bits 0)
+        std::vector<std::uint64_t> keys(L_ + 1);
+        for (std::size_t l = 0; l <= L_; ++l) {  // the levels, then +0.0 (bits 0)
             const double v = l < L_ ? levels_[l] : 0.0;
-            std::uint64_t bits;
-            std::memcpy(&bits, &v, sizeof bits);
-            std::size_t h = hash_slot(bits);
-            while (hkey_[h] != kEmptyKey) h = (h + 1) & hmask_;
-            hkey_[h] = bits;
-            hval_[h] = l < L_ ? static_cast<int>(l) : -1;
+            std::memcpy(&keys[l], &v, sizeof(std::uint64_t));
         }
+        const auto fill = [&](bool stop_on_collision) {
+            hkey_.assign(hmask_ + 1, kEmptyKey);
+            hval_.assign(hmask_ + 1, -2);
+            for (std::size_t l = 0; l <= L_; ++l) {
+                std::size_t h = hash_slot(keys[l]);
+                while (hkey_[h] != kEmptyKey) {
+                    if (stop_on_collision) return false;
+                    h = (h + 1) & hmask_;
+                }
+                hkey_[h] = keys[l];
+                hval_[h] = l < L_ ? static_cast<int>(l) : -1;
+            }
+            return true;
+        };
+        std::size_t size = 8;
+        int shift = 61;
+        while (size < 2 * (L_ + 1)) {
+            size *= 2;
+            --shift;
+        }
+        for (int grow = 0; grow < 5; ++grow, size *= 2, --shift) {
+            hmask_ = size - 1;
+            hshift_ = shift;
+            std::uint64_t x = 0x9E3779B97F4A7C15ULL;  // splitmix64 stream of multipliers
+            for (int trial = 0; trial < 64; ++trial) {
+                x += 0x9E3779B97F4A7C15ULL;
+                std::uint64_t z = x;
+                z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+                z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+                hmul_ = (z ^ (z >> 31)) | 1ULL;
+                if (fill(true)) return;
+            }
+        }
+        hmask_ = (size / 2) - 1;  // largest size tried, with probing
+        hshift_ = shift + 1;
+        fill(false);
     }
 
     std::size_t hash_slot(std::uint64_t bits) const noexcept {
-        return static_cast<std::size_t>((bits * 0x9E3779B97F4A7C15ULL) >> hshift_);
+        return static_cast<std::size_t>((bits * hmul_) >> hshift_);
     }
 
     int match_level_slow(double v) const noexcept {
@@ -632,6 +662,7 @@ private:
     std::vector<int> hval_;
     std::size_t hmask_ = 7;
     int hshift_ = 61;
+    std::uint64_t hmul_ = 0x9E3779B97F4A7C15ULL;
     int scale_ = 0;
     std::int64_t kmax_ = 0;
     std::uint64_t t_ = 0;
