@@ -156,6 +156,8 @@ public:
         key_.assign(n_ * n_ * nb_, 0);
         pk_.assign(n_ * n_ * nb_, 0);
         U_.assign(n_ * n_, 0);
+        lo_nz_.assign(n_ * n_, 0);
+        tail_.assign(n_ * n_, L_);
         todo_.assign(2 * n_, 0);
         last_.assign(2 * n_, 0);
         delta_.assign(n_, 0.0);
@@ -259,7 +261,10 @@ public:
             last_[nr] = bl;
             nr += (l >= 0 && pk_[row * nb_ + bl] + u >= 0);
         }
-        for (std::size_t r = 0; r < nr; ++r) recompute(todo_[r], last_[r]);
+        std::size_t r = 0;
+        if (nb_ == 1)  // small L: rows in pairs, so that two add chains interleave
+            for (; r + 2 <= nr; r += 2) recompute_whole<2>(&todo_[r]);
+        for (; r < nr; ++r) recompute(todo_[r], last_[r]);
     }
 
     // Signed deficits D (n, n, L) as int64, diagonal zero.
@@ -409,6 +414,12 @@ private:
     // are zero, so no branch is needed. N = n_, or 0 for any n (sums kept in members).
     template <std::size_t N>
     std::size_t choose(const int* lev) noexcept {
+        return nb_ == 1 ? choose<N, false>(lev) : choose<N, true>(lev);
+    }
+
+    // Tail: read slot min(s, tail_) (rows of several blocks leave zero tails unstored).
+    template <std::size_t N, bool Tail>
+    std::size_t choose(const int* lev) noexcept {
         const std::size_t n = N != 0 ? N : n_;
         double gl[N != 0 ? N : 1], ll[N != 0 ? N : 1];
         std::size_t ol[N != 0 ? N : 1];
@@ -420,16 +431,23 @@ private:
         for (std::size_t a = 0; a < n; ++a) {
             gain[a] = 0.0;
             loss[a] = 0.0;
-            lo[a] = a * rs + 2 * static_cast<std::size_t>(lev[a] + 1) + 1;
+            lo[a] = static_cast<std::size_t>(lev[a] + 1);
         }
+        const std::size_t* tl = tail_.data();
         for (std::size_t i = 0; i < n; ++i) {
-            const double* g = ps + i * rs + 2 * static_cast<std::size_t>(lev[i] + 1);
-            for (std::size_t a = 0; a < n; ++a) gain[a] += g[a * rw_];
+            const std::size_t si = static_cast<std::size_t>(lev[i] + 1);
+            const double* g = ps + i * rs;
+            for (std::size_t a = 0; a < n; ++a)
+                gain[a] += g[a * rw_ + 2 * (Tail ? std::min(si, tl[i * n + a]) : si)];
         }
-        for (std::size_t j = 0; j < n; ++j) {
-            const double* row = ps + j * rw_;
-            for (std::size_t a = 0; a < n; ++a) loss[a] += row[lo[a]];
-        }
+        // Lo terms need D >= 1, rare in a fair allocation: while no row has any, every
+        // loss is exactly 0 (a sum of +0.0) and the n^2 loads are skipped
+        if (lo_rows_ != 0)
+            for (std::size_t j = 0; j < n; ++j) {
+                const double* row = ps + j * rw_ + 1;
+                for (std::size_t a = 0; a < n; ++a)
+                    loss[a] += row[a * rs + 2 * (Tail ? std::min(lo[a], tl[a * n + j]) : lo[a])];
+            }
         // first minimum without a data-dependent branch
         std::size_t best = 0;
         double best_delta = std::numeric_limits<double>::infinity();
@@ -477,26 +495,33 @@ private:
             return mx;
         };
         if (nb_ == 1) {  // small L: the whole row, no shortcut to look for
-            std::int64_t dk = bij[0] - bii[0];
-            const std::int64_t mx = block(0, L_, dk);
-            key[0] = pk[0] = mx - u;
-            kmax_ = std::max(kmax_, mx);
+            recompute_whole<1>(&row);
             return;
         }
+        // slots <= tail_ are stored; all later ones equal the one at tail_ (zero terms)
+        const std::size_t told = tail_[row];
         std::size_t f = 0;
         while (key[f] + u <= -1) ++f;  // exists: pk_[bl] + u >= 0
+        std::size_t last = nb_ - 1;    // last block that may hold a non-zero term
+        while (key[last] + u <= -1) --last;
+        // stale slots before f would be read once the tail moves past them: start at
+        // the block of the first stale slot then (its blocks are zero: it fills zeros)
+        f = std::min(f, told / kBlock);
         std::int64_t dk = 0;
         for (std::size_t b = nb_; b-- > f;) dk += bij[b] - bii[b];
         std::int64_t top = kmax_;
-        bool same = false;  // did the previous block end on its old prefix?
-        for (std::size_t b = f; b < nb_; ++b) {
+        bool same = false;  // did the previous block end on its old (stored) prefix?
+        std::size_t b = f;
+        for (; b <= last; ++b) {
             if (b > bl && same) break;  // unchanged terms from here on: nothing changes
             const std::size_t l0 = b * kBlock, l1 = std::min(L_, l0 + kBlock);
-            const double og = ps[2 * l1], os = ps[2 * l1 + 1];  // old block-end prefix
+            // old block-end prefix, if stored (sums of terms >= +0 are never -0 or NaN,
+            // so == means identical bits)
+            const bool stored = l1 <= told;
+            const double og = ps[2 * l1], os = ps[2 * l1 + 1];
             if (key[b] + u <= -1) {  // zero block: every prefix equals the running sums
                 dk -= bij[b] - bii[b];
-                // sums of terms >= +0 are never -0 or NaN, so == means identical bits
-                same = og == g && os == s;
+                same = stored && og == g && os == s;
                 if (same) continue;  // already stored
                 for (std::size_t l = l0; l < l1; ++l) {
                     ps[2 * l + 2] = g;
@@ -507,10 +532,60 @@ private:
             const std::int64_t mx = block(l0, l1, dk);
             key[b] = mx - u;
             top = std::max(top, mx);
-            same = og == g && os == s;
+            same = stored && og == g && os == s;
         }
+        // no early stop: the blocks after `last` are zero, so their slots are left to
+        // the tail instead of being filled with the final sums
+        if (b > last) tail_[row] = std::min(L_, (last + 1) * kBlock);
         kmax_ = top;
-        for (std::size_t b = f; b < nb_; ++b) pk[b] = b == 0 ? key[0] : std::max(pk[b - 1], key[b]);
+        for (std::size_t c = f; c < nb_; ++c) pk[c] = c == 0 ? key[0] : std::max(pk[c - 1], key[c]);
+        note_lo(row);
+    }
+
+    // Recomputes R whole rows of a one-block engine (nb_ == 1), interleaved.
+    template <int R>
+    void recompute_whole(const std::size_t* rows) noexcept {
+        const double* pt = pt_.data();
+        const std::int64_t* cij[R];
+        const std::int64_t* cii[R];
+        double* ps[R];
+        std::int64_t dk[R], mx[R];
+        double g[R], s[R];
+        for (int r = 0; r < R; ++r) {
+            const std::size_t row = rows[r], ii = (row / n_) * (n_ + 1);
+            cij[r] = &cnt_[row * L_];
+            cii[r] = &cnt_[ii * L_];
+            ps[r] = &PS_[row * rw_];
+            dk[r] = bt_[row] - bt_[ii];  // nb_ == 1: bt_ is c^0
+            mx[r] = std::numeric_limits<std::int64_t>::min();
+            g[r] = 0.0;
+            s[r] = 0.0;
+        }
+        for (std::size_t l = 0; l < L_; ++l)
+            for (int r = 0; r < R; ++r) {
+                const std::int64_t k = dk[r];
+                dk[r] -= cij[r][l] - cii[r][l];
+                mx[r] = std::max(mx[r], k);
+                const double* t =
+                    pt + 2 * static_cast<std::size_t>(std::max<std::int64_t>(k + 1, 0));
+                g[r] += t[0];
+                s[r] += t[1];
+                ps[r][2 * l + 2] = g[r];
+                ps[r][2 * l + 3] = s[r];
+            }
+        for (int r = 0; r < R; ++r) {
+            key_[rows[r]] = pk_[rows[r]] = mx[r] - U_[rows[r]];
+            kmax_ = std::max(kmax_, mx[r]);
+            note_lo(rows[r]);
+        }
+    }
+
+    // Keeps lo_rows_ = the number of rows with a non-zero Lo sum (their last Lo prefix,
+    // a sum of terms >= 0, is 0 only if every term is).
+    void note_lo(std::size_t row) noexcept {
+        const bool nz = PS_[row * rw_ + 2 * tail_[row] + 1] != 0.0;
+        lo_rows_ += static_cast<std::size_t>(nz) - static_cast<std::size_t>(lo_nz_[row]);
+        lo_nz_[row] = nz;
     }
 
     // Recomputes every sum and exact bound from the counts (construction, restore).
@@ -518,6 +593,9 @@ private:
         // NaN old values defeat every shortcut of recompute(): all blocks get computed
         std::fill(PS_.begin(), PS_.end(), std::numeric_limits<double>::quiet_NaN());
         std::fill(U_.begin(), U_.end(), 0);
+        std::fill(lo_nz_.begin(), lo_nz_.end(), 0);
+        std::fill(tail_.begin(), tail_.end(), L_);  // every slot gets stored below
+        lo_rows_ = 0;
         const std::int64_t keep = kmax_;
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
@@ -653,6 +731,9 @@ private:
     std::vector<std::int64_t> bt_;    // (n, n, nb_) counts summed per block of levels
     std::vector<std::int64_t> key_, pk_;  // (n, n, nb_) bound keys and their prefix maxima
     std::vector<std::int64_t> U_;         // (n, n) rises per row (see "Skipping work")
+    std::vector<unsigned char> lo_nz_;    // (n, n) row has a non-zero Lo sum
+    std::vector<std::size_t> tail_;       // (n, n) slots past it repeat it (nb_ > 1)
+    std::size_t lo_rows_ = 0;             // how many rows do
     std::vector<std::size_t> todo_, last_;  // rows to recompute this round, last moved block
     std::vector<double> wz_, wm_, pt_;
     std::vector<int> we_;
