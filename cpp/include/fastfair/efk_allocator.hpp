@@ -392,6 +392,17 @@ public:
     // Last round's per-candidate change of S, in the internal scale (testing aid).
     const std::vector<double>& last_deltas() const noexcept { return delta_; }
 
+    // Testing aid: the cached prefix sums as the rounds read them, (n, n, L + 1, 2)
+    // (slot s of row (i, j): G and Lo over the levels < s), zero tails expanded.
+    void prefix_sums(double* out) const noexcept {
+        for (std::size_t row = 0; row < n_ * n_; ++row)
+            for (std::size_t x = 0; x <= L_; ++x) {
+                const std::size_t y = std::min(x, nb_ == 1 ? L_ : tail_[row]);
+                out[(row * (L_ + 1) + x) * 2] = PS_[row * rw_ + 2 * y];
+                out[(row * (L_ + 1) + x) * 2 + 1] = PS_[row * rw_ + 2 * y + 1];
+            }
+    }
+
 private:
     // D of the off-diagonal row (i, j) at the levels >= l0 into out[l0..L): suffix sums
     // of cnt_ij - cnt_ii from the top level down.
