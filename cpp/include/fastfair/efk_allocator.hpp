@@ -238,13 +238,6 @@ public:
         // deficits grow by at most one per round: table index kmax_ + 2 must exist
         if (static_cast<std::size_t>(kmax_) + 3 > wz_.size())
             ensure_table(2 * static_cast<std::size_t>(kmax_) + 8);
-        // A_a gains the item for every i who values it: cnt_[i][a][lev_i] += 1
-        // (value-0 items add 0 to slot 0: no branch)
-        for (std::size_t i = 0; i < n_; ++i) {
-            const int l = lev[i];
-            cnt_[(i * n_ + a) * L_ + static_cast<std::size_t>(l < 0 ? 0 : l)] += (l >= 0);
-            bt_[(i * n_ + a) * nb_ + static_cast<std::size_t>(l < 0 ? 0 : l) / kBlock] += (l >= 0);
-        }
         // rows whose deficits moved: (a, j) down for l <= lev_a (c_aa rose), (i, a) up
         // for l <= lev_i; list those that need their sums recomputed, i.e. unless every
         // block they moved has ub = key + U <= -1 ("Skipping work" (a)); no branch
@@ -257,14 +250,20 @@ public:
             last_[nr] = bla;
             nr += (la >= 0 && pk_[row * nb_ + bla] + U_[row] >= 0);
         }
-        for (std::size_t i = 0; i < n_; ++i) {  // rises: one more for every bound
+        for (std::size_t i = 0; i < n_; ++i) {
             const int l = lev[i];
-            const std::size_t row = i * n_ + a, bl = static_cast<std::size_t>(l < 0 ? 0 : l) / kBlock;
-            const std::int64_t u = U_[row] + (l >= 0);
+            const std::int64_t in = l >= 0;
+            const std::size_t row = i * n_ + a, lc = static_cast<std::size_t>(l < 0 ? 0 : l);
+            // A_a gains the item for every i who values it: cnt_[i][a][lev_i] += 1
+            // (value-0 items add 0 to slot 0: no branch)
+            cnt_[row * L_ + lc] += in;
+            bt_[row * nb_ + lc / kBlock] += in;
+            // rises: one more for every bound of the row
+            const std::int64_t u = U_[row] + in;
             U_[row] = u;
             todo_[nr] = row;
-            last_[nr] = bl;
-            nr += (l >= 0 && pk_[row * nb_ + bl] + u >= 0);
+            last_[nr] = lc / kBlock;
+            nr += (in && pk_[row * nb_ + lc / kBlock] + u >= 0);
         }
         std::size_t r = 0;
         if (nb_ == 1)  // small L: rows in pairs, so that two add chains interleave
