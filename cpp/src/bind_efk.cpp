@@ -232,6 +232,24 @@ void register_efk(py::module_& m) {
                  return a;
              })
         .def("bound", [](const EFkEngine& s) { return s.eng.bound(); })
+        .def("_last_deltas",
+             [](const EFkEngine& s) {
+                 // testing aid: the last round's per-candidate change of S (internal
+                 // scale), to check that cached sums are bit-identical to a rebuild
+                 const auto& d = s.eng.last_deltas();
+                 py::array_t<double> a(static_cast<py::ssize_t>(d.size()));
+                 std::copy(d.begin(), d.end(), a.mutable_data());
+                 return a;
+             })
+        .def("_prefix_sums",
+             [](const EFkEngine& s) {
+                 // testing aid: the cached (G, Lo) prefix sums of every row, as read
+                 const auto n = static_cast<py::ssize_t>(s.eng.n_agents());
+                 const auto W = static_cast<py::ssize_t>(s.eng.n_levels() + 1);
+                 py::array_t<double> a({n, n, W, static_cast<py::ssize_t>(2)});
+                 s.eng.prefix_sums(a.mutable_data());
+                 return a;
+             })
         .def("efk", [](const EFkEngine& s) { return s.eng.efk(); })
         .def("counts",
              [](const EFkEngine& s) {
