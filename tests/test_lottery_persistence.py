@@ -171,3 +171,24 @@ def test_bad_pickle_state_is_rejected():
     p = ff.LotteryPool.__new__(ff.LotteryPool)
     with pytest.raises(ValueError, match="format"):
         p.__setstate__(st)
+
+
+def test_save_keeps_the_permissions_of_the_replaced_file(tmp_path):
+    import os
+    import stat
+
+    path = tmp_path / "pool.ffl"
+    pool = ff.LotteryPool("perm")
+    pool.run_lottery(np.ones(4), 2, seed=1)
+    pool.save(path)
+    os.chmod(path, 0o640)
+    pool.run_lottery(np.ones(4), 2, seed=2)
+    pool.save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["pool.ffl"]  # no temp file left
+    # a new file gets the usual umask default, not mkstemp's owner-only 0600
+    umask = os.umask(0)
+    os.umask(umask)
+    fresh = tmp_path / "fresh.ffl"
+    pool.save(fresh)
+    assert stat.S_IMODE(os.stat(fresh).st_mode) == 0o666 & ~umask

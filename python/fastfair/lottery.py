@@ -18,15 +18,15 @@ import json
 import numbers
 import os
 import struct
-import tempfile
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO, Optional, Sequence, Union
+from typing import IO, Any, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from . import _core
+from ._atomic import atomic_write
 from ._seed import SeedLike, resolve_seed
 from ._validate import as_float_vector
 
@@ -570,36 +570,13 @@ class LotteryPool:
             },
             ensure_ascii=True,
         ).encode("ascii")
-        target = os.fspath(path)
-        directory = os.path.dirname(os.path.abspath(target))
-        fd, tmp = tempfile.mkstemp(prefix=".fastfair-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                digest = hashlib.sha256()
-                _write(fh, digest, _HEAD.pack(SAVE_MAGIC, SAVE_VERSION, len(header)))
-                _write(fh, digest, header)
-                for a in arrays:
-                    _write(fh, digest, a.tobytes())
-                fh.write(digest.digest())
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        try:  # make the rename durable (POSIX); best effort elsewhere
-            dfd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(dfd)
-        except OSError:
-            pass
-        finally:
-            os.close(dfd)
+        with atomic_write(path, "wb") as fh:
+            digest = hashlib.sha256()
+            _write(fh, digest, _HEAD.pack(SAVE_MAGIC, SAVE_VERSION, len(header)))
+            _write(fh, digest, header)
+            for a in arrays:
+                _write(fh, digest, a.tobytes())
+            fh.write(digest.digest())
 
     @classmethod
     def load(cls, path: PathLike) -> LotteryPool:
@@ -665,6 +642,6 @@ class LotteryPool:
         return pool
 
 
-def _write(fh: BinaryIO, digest: Any, chunk: bytes) -> None:
+def _write(fh: IO[bytes], digest: Any, chunk: bytes) -> None:
     digest.update(chunk)
     fh.write(chunk)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .._atomic import atomic_write
 from .errors import CliError
 
 
@@ -61,19 +60,9 @@ def read_entrants(path: str) -> tuple[list[str], list[float]]:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file, fsync, then rename."""
-    target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``text`` to ``path`` atomically (see :func:`fastfair._atomic.atomic_write`)."""
+    with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(text)
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
