@@ -176,7 +176,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "bench",
         help="benchmark fastfair against NumPy references, the blog and baselines",
-        description=__doc__,
+        description=__doc__.replace("``", ""),
     )
     p.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     p.add_argument("--json", action="store_true", help="print one JSON document")

@@ -28,7 +28,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "lottery",
         help="run, preview and verify fair repeated lotteries kept in a pool file",
-        description=__doc__,
+        description=__doc__.replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lsub = p.add_subparsers(dest="action", metavar="ACTION")

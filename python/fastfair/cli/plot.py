@@ -21,7 +21,7 @@ def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "plot",
         help="save lottery heatmaps or a deficit-over-time picture to PNG",
-        description=__doc__,
+        description=__doc__.replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     psub = p.add_subparsers(dest="what", metavar="WHAT")
