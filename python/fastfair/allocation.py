@@ -100,9 +100,22 @@ class _PotentialRule:
     def state(self) -> Dict[str, Any]:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    #: the constructor arguments recorded in ``state`` (same names as ``__init__``)
+    _STATE_ARGS: tuple[str, ...] = ()
+
     @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> Any:  # pragma: no cover - overridden
-        raise NotImplementedError
+    def from_state(cls, state: Dict[str, Any]) -> Any:
+        """Rebuild the object from ``state``; it continues exactly as the original."""
+        if not isinstance(state, dict):
+            msg = f"state must be a dict, got {type(state).__name__}"
+            raise TypeError(msg)
+        try:
+            obj = cls(**{name: state[name] for name in cls._STATE_ARGS})
+            obj._impl.set_state(state["engine"])
+        except KeyError as exc:
+            msg = f"state is missing key {exc}"
+            raise ValueError(msg) from None
+        return obj
 
     def __getstate__(self) -> Dict[str, Any]:
         return self.state
@@ -156,6 +169,7 @@ class OnlineAllocator(_PotentialRule):
     """
 
     __slots__ = ("_args", "_impl", "_notion")
+    _STATE_ARGS = ("n_agents", "notion", "p", "levels", "discount")
     _impl: Any  # the C++ engine (prop, ef or efk)
 
     def __init__(
@@ -264,26 +278,6 @@ class OnlineAllocator(_PotentialRule):
             "engine": self._impl.get_state(),
         }
 
-    @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> "OnlineAllocator":
-        """Rebuild an allocator from ``state``; it continues exactly as the original."""
-        if not isinstance(state, dict):
-            msg = f"state must be a dict, got {type(state).__name__}"
-            raise TypeError(msg)
-        try:
-            obj = cls(
-                state["n_agents"],
-                state["notion"],
-                p=state["p"],
-                levels=state["levels"],
-                discount=state["discount"],
-            )
-            obj._impl.set_state(state["engine"])
-        except KeyError as exc:
-            msg = f"state is missing key {exc}"
-            raise ValueError(msg) from None
-        return obj
-
     def __repr__(self) -> str:
         return (
             f"OnlineAllocator(n_agents={self.n_agents}, notion={self._notion!r}, "
@@ -321,6 +315,7 @@ class PublicDecisionMaker(_PotentialRule):
     """
 
     __slots__ = ("_args", "_impl")
+    _STATE_ARGS = ("n_agents", "p", "discount")
     _impl: Any
 
     def __init__(
@@ -375,20 +370,6 @@ class PublicDecisionMaker(_PotentialRule):
         """A dict from which ``from_state`` rebuilds the object exactly."""
         n, p, g = self._args
         return {"n_agents": n, "p": p, "discount": g, "engine": self._impl.get_state()}
-
-    @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> "PublicDecisionMaker":
-        """Rebuild from ``state``; it continues exactly as the original."""
-        if not isinstance(state, dict):
-            msg = f"state must be a dict, got {type(state).__name__}"
-            raise TypeError(msg)
-        try:
-            obj = cls(state["n_agents"], p=state["p"], discount=state["discount"])
-            obj._impl.set_state(state["engine"])
-        except KeyError as exc:
-            msg = f"state is missing key {exc}"
-            raise ValueError(msg) from None
-        return obj
 
     def __repr__(self) -> str:
         return (

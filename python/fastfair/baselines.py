@@ -111,7 +111,19 @@ class _Baseline:
         return f"{type(self).__name__}{self._args!r}"
 
 
-class RoundRobin(_Baseline):
+class _AgentsOnlyBaseline(_Baseline):
+    """A baseline whose only parameter is the number of agents (engine: ``_engine``)."""
+
+    __slots__ = ()
+    _engine: Any
+
+    def __init__(self, n_agents: int) -> None:
+        n = _check_n(n_agents)
+        self._impl = type(self)._engine(n)
+        self._args = (n,)
+
+
+class RoundRobin(_AgentsOnlyBaseline):
     """Item t goes to agent (t - 1) mod n, whatever its value.
 
     Parameters
@@ -120,14 +132,10 @@ class RoundRobin(_Baseline):
     """
 
     __slots__ = ()
-
-    def __init__(self, n_agents: int) -> None:
-        n = _check_n(n_agents)
-        self._impl = _core.RoundRobinEngine(n)
-        self._args = (n,)
+    _engine = _core.RoundRobinEngine
 
 
-class GreedyMaxDeficit(_Baseline):
+class GreedyMaxDeficit(_AgentsOnlyBaseline):
     """Item t goes to the agent with the largest raw PROP deficit
     ``v_i(M)/n - v_i(A_i)`` before the item (ties: lowest index); Table 1 of the paper
     shows its deficits growing linearly.
@@ -138,11 +146,7 @@ class GreedyMaxDeficit(_Baseline):
     """
 
     __slots__ = ()
-
-    def __init__(self, n_agents: int) -> None:
-        n = _check_n(n_agents)
-        self._impl = _core.GreedyMaxDeficitEngine(n)
-        self._args = (n,)
+    _engine = _core.GreedyMaxDeficitEngine
 
 
 class Benade2018(_Baseline):

@@ -98,6 +98,13 @@ class _Base:
         raise NotImplementedError
 
 
+def _prop_bound(p: float, n: int, gamma: Optional[float], rounds: int) -> float:
+    """tau for PROP_c and PDM: m = n, K = n, C = (n-1)/n (time-uniform with gamma)."""
+    if gamma is not None:
+        return tau_bound_discounted(p, n, (n - 1) / n, n, gamma)
+    return tau_bound(p, n, (n - 1) / n, n, rounds)
+
+
 class PropReference(_Base):
     """PROP_c (section 4) with optional discount (section 9)."""
 
@@ -135,10 +142,7 @@ class PropReference(_Base):
     deficits_flat = deficits
 
     def bound(self) -> float:
-        n = self.n
-        if self.gamma is not None:
-            return tau_bound_discounted(self.p, n, (n - 1) / n, n, self.gamma)
-        return tau_bound(self.p, n, (n - 1) / n, n, self.rounds)
+        return _prop_bound(self.p, self.n, self.gamma, self.rounds)
 
 
 class EfReference(_Base):
@@ -229,10 +233,7 @@ class PdmReference(_Base):
     deficits_flat = deficits
 
     def bound(self) -> float:
-        n = self.n
-        if self.gamma is not None:
-            return tau_bound_discounted(self.p, n, (n - 1) / n, n, self.gamma)
-        return tau_bound(self.p, n, (n - 1) / n, n, self.rounds)
+        return _prop_bound(self.p, self.n, self.gamma, self.rounds)
 
 
 class BenadeReference:
