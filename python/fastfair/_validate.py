@@ -9,13 +9,34 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 
-def as_float_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
-    """``x`` as a 1-D float64 array; TypeError/ValueError naming ``name`` otherwise."""
+_REAL_KINDS = frozenset("biuf")
+
+
+def as_real_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``x`` as a float64 array of any shape; only real dtypes (bool/int/float).
+
+    Complex, datetime, timedelta, string, object, structured and masked input is a
+    TypeError naming ``name`` (numpy would silently drop an imaginary part or a mask).
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        msg = (f"{name} must not be a masked array (the mask would be ignored); "
+               "fill or compress it first")
+        raise TypeError(msg)
     try:
-        arr = np.asarray(x, dtype=np.float64)
+        raw = np.asarray(x)
     except (TypeError, ValueError) as exc:
         msg = f"{name} must be an array of real numbers: {exc}"
         raise TypeError(msg) from None
+    if raw.dtype.kind not in _REAL_KINDS:
+        msg = (f"{name} must be an array of real numbers (bool, int or float dtype), "
+               f"got dtype {raw.dtype}")
+        raise TypeError(msg)
+    return raw.astype(np.float64, copy=False)
+
+
+def as_float_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
+    """``x`` as a 1-D float64 array; TypeError/ValueError naming ``name`` otherwise."""
+    arr = as_real_array(x, name)
     if arr.ndim != 1:
         msg = f"{name} must be a 1-dimensional array, got shape {arr.shape}"
         raise ValueError(msg)
