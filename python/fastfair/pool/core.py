@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 import warnings
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Iterator, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -37,9 +39,10 @@ class LotteryPool:
 
     State lives in C++; one lottery costs O(n) plus appending its history columns.
     Every lottery keeps its seed, so :meth:`verify` can re-derive every draw.
-    Objects are not thread-safe; on large pools the C++ work of a lottery and of
-    :meth:`verify` runs with the GIL released, so separate pools can run in separate
-    threads.
+    Objects are not thread-safe: a call made while another thread is inside a call on
+    the same pool raises :class:`RuntimeError` (nothing is changed). On large pools
+    the C++ work of a lottery and of :meth:`verify` runs with the GIL released, so
+    separate pools can run in separate threads.
 
     Parameters
     ----------
@@ -63,6 +66,21 @@ class LotteryPool:
         self._name = name
         self._core = _core.LotteryPoolCore()
         self._members = Members(None)
+        self._busy = threading.Lock()
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold the pool for one call; a second thread gets RuntimeError at once."""
+        if not self._busy.acquire(blocking=False):
+            msg = (
+                f"LotteryPool {self._name!r} is already in use by another thread; "
+                "pools are not thread-safe (use one pool per thread, or a lock)"
+            )
+            raise RuntimeError(msg)
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     # ---- properties --------------------------------------------------------------
     @property
@@ -156,8 +174,9 @@ class LotteryPool:
         numpy.ndarray of float64, shape (len(scores),)
             In the order of ``scores`` (of ``ids`` when given). The pool is unchanged.
         """
-        full, pos, _ = self._members.align(scores, ids, self.n_entrants)
-        pi = _draw.preview(self._core, full, k)
+        with self._exclusive():
+            full, pos, _ = self._members.align(scores, ids, self.n_entrants)
+            pi = _draw.preview(self._core, full, k)
         return pi if pos is None else pi[pos]
 
     def run_lottery(
@@ -204,6 +223,16 @@ class LotteryPool:
         UserWarning
             When new members join a pool with past lotteries (their past is zero).
         """
+        with self._exclusive():
+            return self._run_lottery(scores, k, seed, ids)
+
+    def _run_lottery(
+        self,
+        scores: ArrayLike,
+        k: int,
+        seed: SeedLike,
+        ids: Optional[Sequence[str]],
+    ) -> NDArray[np.int8]:
         full, pos, new_ids = self._members.align(scores, ids, self.n_entrants)
         n_before = self.n_entrants
         t_before = self.n_lotteries
@@ -216,7 +245,7 @@ class LotteryPool:
                     f"win probabilities and wins in the {t_before} earlier "
                     "lotteries are set to zero"
                 )
-                warnings.warn(msg, UserWarning, stacklevel=4)
+                warnings.warn(msg, UserWarning, stacklevel=5)
 
         winners = _draw.draw(self._core, full, k, seed, warn_new_members)
         self._members.extend(new_ids, ids is not None)
@@ -235,7 +264,8 @@ class LotteryPool:
         AuditReport
             Truthy when everything matches.
         """
-        return audit(self._core)
+        with self._exclusive():
+            return audit(self._core)
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -254,30 +284,34 @@ class LotteryPool:
     @classmethod
     def _from_state(cls, st: dict[str, Any]) -> LotteryPool:
         pool = cls(st["name"])
-        pool._restore(st)
+        pool._core, pool._members = _restored(st)
         return pool
 
-    def _restore(self, st: dict[str, Any]) -> None:
-        core = _core.LotteryPoolCore()
-        core.restore(
-            st["lengths"], st["k"], st["seeds"], st["scores"], st["probabilities"],
-            st["winners"],
-        )
-        members = Members.restored(st["ids"], int(core.n_entrants))
-        self._core = core
-        self._members = members
-
     def __getstate__(self) -> dict[str, Any]:
-        st = self._state()
+        with self._exclusive():
+            st = self._state()
         st["format"] = SAVE_VERSION
         return st
 
     def __setstate__(self, st: dict[str, Any]) -> None:
+        """Restore a pickled pool: all-or-nothing (a bad state is a ValueError and
+        leaves the object exactly as it was)."""
+        if not isinstance(st, dict):
+            msg = f"invalid LotteryPool state: expected a dict, got {type(st).__name__}"
+            raise ValueError(msg)
         if st.get("format") != SAVE_VERSION:
             msg = f"unsupported LotteryPool pickle format {st.get('format')!r}"
             raise ValueError(msg)
-        self._name = st["name"]
-        self._restore(st)
+        name = st.get("name")
+        if not isinstance(name, str):
+            msg = f"invalid LotteryPool state: name must be a str, got {type(name).__name__}"
+            raise ValueError(msg)
+        busy = self.__dict__.get("_busy")
+        if busy is None:  # unpickling: a fresh object
+            self._busy = threading.Lock()
+        with self._exclusive():
+            core, members = _restored(st)
+            self._name, self._core, self._members = name, core, members
 
     def save(self, path: PathLike) -> None:
         """Save the pool to ``path``: lossless, atomic, versioned, checksummed.
@@ -288,7 +322,8 @@ class LotteryPool:
         The format (version :data:`~fastfair.pool.fileformat.SAVE_VERSION`) is
         described in docs/pool-format.md.
         """
-        save_state(path, self._state(), self.n_entrants)
+        with self._exclusive():
+            save_state(path, self._state(), self.n_entrants)
 
     @classmethod
     def load(cls, path: PathLike) -> LotteryPool:
@@ -305,7 +340,53 @@ class LotteryPool:
             pool = cls._from_state(st)
             if pool.n_entrants != n_entrants:
                 raise ValueError("entrant count differs from the header")
-        except (KeyError, TypeError, ValueError) as exc:
+        except ValueError as exc:
             msg = f"{os.fspath(path)!r} is corrupt: {exc}"
             raise ValueError(msg) from None
         return pool
+
+
+#: (state key, accepted dtype kinds, dtype passed to the core).
+_STATE_ARRAYS = (
+    ("lengths", "iu", np.int64),
+    ("k", "iu", np.int64),
+    ("seeds", "iu", np.uint64),
+    ("scores", "biuf", np.float64),
+    ("probabilities", "biuf", np.float64),
+    ("winners", "biu", np.int8),
+)
+
+
+def _state_array(st: dict[str, Any], key: str, kinds: str, dtype: Any) -> NDArray[Any]:
+    """One history array of a state: 1-D, of the right kind, values that fit ``dtype``
+    exactly (no silent wrap-around)."""
+    if key not in st:
+        msg = f"invalid LotteryPool state: no {key!r}"
+        raise ValueError(msg)
+    try:
+        arr = np.asarray(st[key])
+    except (TypeError, ValueError, OverflowError) as exc:
+        msg = f"invalid LotteryPool state: {key} is not an array ({exc})"
+        raise ValueError(msg) from None
+    if arr.ndim != 1 or arr.dtype.kind not in kinds:
+        msg = (f"invalid LotteryPool state: {key} must be a 1-D array of kind "
+               f"{kinds!r}, got dtype {arr.dtype} and shape {arr.shape}")
+        raise ValueError(msg)
+    out = arr.astype(dtype)
+    if arr.dtype.kind in "iu" and not np.array_equal(out, arr):
+        msg = f"invalid LotteryPool state: {key} holds values out of range"
+        raise ValueError(msg)
+    return out
+
+
+def _restored(st: dict[str, Any]) -> tuple[Any, Members]:
+    """A new core and members from a state dict; ValueError (and nothing built) if
+    any part of it is malformed. Counts are checked by the core before reading."""
+    arrays = [_state_array(st, key, kinds, dt) for key, kinds, dt in _STATE_ARRAYS]
+    if "ids" not in st:
+        msg = "invalid LotteryPool state: no 'ids'"
+        raise ValueError(msg)
+    core = _core.LotteryPoolCore()
+    core.restore(*arrays)
+    members = Members.restored(st["ids"], int(core.n_entrants))
+    return core, members

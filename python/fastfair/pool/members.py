@@ -39,11 +39,13 @@ class Members:
         Raises
         ------
         ValueError
-            ``ids`` is not None or a list of unique ids, one per entrant.
+            ``ids`` is not None or a list of unique str, one per entrant.
         """
         if ids is None:
             return cls(None)
-        ids = [str(x) for x in ids]
+        if not isinstance(ids, (list, tuple)) or not all(isinstance(x, str) for x in ids):
+            msg = "ids must be None or a list of str"
+            raise ValueError(msg)
         if len(ids) != n_entrants or len(set(ids)) != len(ids):
             msg = "ids do not match the pool's entrants"
             raise ValueError(msg)
