@@ -132,6 +132,11 @@ def crafted_files():
     yield "k above entrants", craft(header(n_lotteries=1),
                                        arrays_bytes([4], [9], [0], 4))
     yield "trailing bytes", craft(header(n_lotteries=1), ok + b"\0" * 8)
+    yield "v2 seed_strings not a list", craft(header(n_lotteries=1, seed_strings=5), ok,
+                                              version=2)
+    yield "v2 seed_strings of ints", craft(header(n_lotteries=1, seed_strings=[7]), ok,
+                                           version=2)
+    yield "v2 without seed_strings", craft(header(n_lotteries=1), ok, version=2)
     yield "unknown version", craft(header(n_lotteries=1), ok, version=77)
 
 

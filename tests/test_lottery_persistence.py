@@ -155,12 +155,13 @@ def test_file_layout_is_as_documented(tmp_path):
     pool.save(path)
     data = path.read_bytes()
     magic, version, header_len = struct.unpack_from("<8sIQ", data, 0)
-    assert magic == b"FFLOTPL\x00" and version == 1
+    assert magic == b"FFLOTPL\x00" and version == 2
     import hashlib
     import json
 
     header = json.loads(data[20 : 20 + header_len])
     assert header["name"] == "persist" and header["ids"] == pool.ids
+    assert header["seed_strings"] == [None, None]
     assert header["n_lotteries"] == 2 and header["n_entrants"] == pool.n_entrants
     assert data[-32:] == hashlib.sha256(data[:-32]).digest()
     total = header["n_values"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional, Sequence
+
+from .._seed import seed_from_string
 
 __all__ = ["AuditReport", "audit"]
 
@@ -41,10 +43,18 @@ FLAG_TEXT = (
 )
 
 
-def audit(core: Any) -> AuditReport:
-    """Re-derive every lottery recorded in ``core`` (a ``LotteryPoolCore``)."""
+SEED_STRING_TEXT = "seed differs from the SHA-256 rule applied to the recorded seed string"
+
+
+def audit(core: Any, seed_strings: Sequence[Optional[str]] = ()) -> AuditReport:
+    """Re-derive every lottery recorded in ``core`` (a ``LotteryPoolCore``), and check
+    that every recorded seed string hashes to its lottery's seed."""
     flags = core.verify()
-    mismatches = [
-        (t, text) for t, f in enumerate(flags) for bit, text in FLAG_TEXT if f & bit
-    ]
+    seeds = core.seeds
+    mismatches = []
+    for t, f in enumerate(flags):
+        text = seed_strings[t] if t < len(seed_strings) else None
+        if text is not None and seed_from_string(text) != int(seeds[t]):
+            mismatches.append((t, SEED_STRING_TEXT))
+        mismatches.extend((t, msg) for bit, msg in FLAG_TEXT if f & bit)
     return AuditReport(len(flags), mismatches)

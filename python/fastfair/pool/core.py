@@ -12,10 +12,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core
-from .._seed import SeedLike
+from .._seed import StrSeedLike
 from . import draw as _draw
 from .audit import AuditReport, audit
-from .fileformat import SAVE_VERSION, load_state, save_state
+from .fileformat import READ_VERSIONS, SAVE_VERSION, load_state, save_state
 from .members import Members
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -66,6 +66,7 @@ class LotteryPool:
         self._name = name
         self._core = _core.LotteryPoolCore()
         self._members = Members(None)
+        self._seed_strings: list[Optional[str]] = []
         self._busy = threading.Lock()
 
     @contextlib.contextmanager
@@ -138,6 +139,39 @@ class LotteryPool:
         return self._core.seeds
 
     @property
+    def seed_strings(self) -> list[Optional[str]]:
+        """The string seed of each lottery, or None where the seed was not a str
+        (a copy, one entry per lottery). :attr:`seeds` holds the 64-bit seed each
+        string hashed to (see :meth:`run_lottery`)."""
+        return list(self._seed_strings)
+
+    def lottery_info(self, t: int = -1) -> dict[str, Any]:
+        """What lottery ``t`` (default: the last) recorded, for reports.
+
+        Returns
+        -------
+        dict
+            ``lottery`` (1-based number), ``k``, ``entrants`` (scores > 0),
+            ``seed`` (the 64-bit seed) and ``seed_string`` (the str seed, or None).
+        """
+        n_t = self.n_lotteries
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            msg = f"t must be an int, got {type(t).__name__}"
+            raise TypeError(msg)
+        if not -n_t <= t < n_t:
+            msg = f"t must lie in [-{n_t}, {n_t}) for a pool of {n_t} lotteries, got {t}"
+            raise IndexError(msg)
+        t = int(t) % n_t
+        scores = self.scores[:, t]
+        return {
+            "lottery": t + 1,
+            "k": int(self.lottery_sizes[t]),
+            "entrants": int(np.count_nonzero(scores > 0)),
+            "seed": int(self.seeds[t]),
+            "seed_string": self._seed_strings[t],
+        }
+
+    @property
     def cumulative_deserved(self) -> NDArray[np.float64]:
         """Deserved seats summed over all lotteries so far, shape (entrants,)."""
         return self._core.cumulative_deserved
@@ -153,9 +187,14 @@ class LotteryPool:
         return self._core.wins - self._core.cumulative_deserved
 
     def __repr__(self) -> str:
+        last = ""
+        if self._seed_strings:
+            text = self._seed_strings[-1]
+            last = f", last_seed={text!r}" if text is not None else (
+                f", last_seed={int(self.seeds[-1])}")
         return (
             f"LotteryPool(name={self._name!r}, entrants={self.n_entrants}, "
-            f"lotteries={self.n_lotteries})"
+            f"lotteries={self.n_lotteries}{last})"
         )
 
     # ---- lotteries ---------------------------------------------------------------
@@ -183,7 +222,7 @@ class LotteryPool:
         self,
         scores: ArrayLike,
         k: int,
-        seed: SeedLike = None,
+        seed: StrSeedLike = None,
         ids: Optional[Sequence[str]] = None,
     ) -> NDArray[np.int8]:
         """Run one lottery: draw exactly ``k`` winners and record everything.
@@ -198,9 +237,13 @@ class LotteryPool:
         k : int
             Number of winners, ``0 <= k <= number of scores > 0``. ``k`` equal to
             that number: everyone who entered wins (recorded like any lottery).
-        seed : int, numpy.random.Generator or None
+        seed : int, str, numpy.random.Generator or None
             An int in ``[0, 2**64)`` seeds the portable C++ generator; None or a
-            Generator first draws a 64-bit seed. The seed used is recorded
+            Generator first draws a 64-bit seed. A str (e.g. the published lottery
+            numbers or a public beacon value, at most 65,536 characters) is hashed to
+            the 64-bit seed: the first 8 bytes of the SHA-256 of its UTF-8 bytes,
+            read little-endian; the string itself is recorded in
+            :attr:`seed_strings` (and saved). The seed used is recorded
             (:attr:`seeds`).
         ids : sequence of str, optional
             Entrant ids of the rows of ``scores``. Known ids keep their pool position,
@@ -230,7 +273,7 @@ class LotteryPool:
         self,
         scores: ArrayLike,
         k: int,
-        seed: SeedLike,
+        seed: StrSeedLike,
         ids: Optional[Sequence[str]],
     ) -> NDArray[np.int8]:
         full, pos, new_ids = self._members.align(scores, ids, self.n_entrants)
@@ -247,8 +290,9 @@ class LotteryPool:
                 )
                 warnings.warn(msg, UserWarning, stacklevel=5)
 
-        winners = _draw.draw(self._core, full, k, seed, warn_new_members)
+        winners, seed_string = _draw.draw(self._core, full, k, seed, warn_new_members)
         self._members.extend(new_ids, ids is not None)
+        self._seed_strings.append(seed_string)
         return winners if pos is None else winners[pos]
 
     # ---- audit -------------------------------------------------------------------
@@ -257,7 +301,8 @@ class LotteryPool:
 
         For every lottery, the probabilities are re-derived from the recorded scores,
         k and the recorded history before it (bit for bit), and the winners are
-        re-drawn from the recorded probabilities and seed (bit for bit).
+        re-drawn from the recorded probabilities and seed (bit for bit). A recorded
+        seed string must hash to the recorded seed.
 
         Returns
         -------
@@ -265,7 +310,7 @@ class LotteryPool:
             Truthy when everything matches.
         """
         with self._exclusive():
-            return audit(self._core)
+            return audit(self._core, self._seed_strings)
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -279,12 +324,13 @@ class LotteryPool:
             "scores": scores,
             "probabilities": pi,
             "winners": winners,
+            "seed_strings": list(self._seed_strings),
         }
 
     @classmethod
     def _from_state(cls, st: dict[str, Any]) -> LotteryPool:
         pool = cls(st["name"])
-        pool._core, pool._members = _restored(st)
+        pool._core, pool._members, pool._seed_strings = _restored(st)
         return pool
 
     def __getstate__(self) -> dict[str, Any]:
@@ -299,8 +345,9 @@ class LotteryPool:
         if not isinstance(st, dict):
             msg = f"invalid LotteryPool state: expected a dict, got {type(st).__name__}"
             raise ValueError(msg)
-        if st.get("format") != SAVE_VERSION:
-            msg = f"unsupported LotteryPool pickle format {st.get('format')!r}"
+        fmt = st.get("format")
+        if isinstance(fmt, bool) or fmt not in READ_VERSIONS:
+            msg = f"unsupported LotteryPool pickle format {fmt!r}"
             raise ValueError(msg)
         name = st.get("name")
         if not isinstance(name, str):
@@ -310,8 +357,9 @@ class LotteryPool:
         if busy is None:  # unpickling: a fresh object
             self._busy = threading.Lock()
         with self._exclusive():
-            core, members = _restored(st)
+            core, members, seed_strings = _restored(st)
             self._name, self._core, self._members = name, core, members
+            self._seed_strings = seed_strings
 
     def save(self, path: PathLike) -> None:
         """Save the pool to ``path``: lossless, atomic, versioned, checksummed.
@@ -379,9 +427,24 @@ def _state_array(st: dict[str, Any], key: str, kinds: str, dtype: Any) -> NDArra
     return out
 
 
-def _restored(st: dict[str, Any]) -> tuple[Any, Members]:
-    """A new core and members from a state dict; ValueError (and nothing built) if
-    any part of it is malformed. Counts are checked by the core before reading."""
+def _seed_strings(st: dict[str, Any], n_lotteries: int) -> list[Optional[str]]:
+    """The recorded seed strings (absent before format 2: all None)."""
+    raw = st.get("seed_strings")
+    if raw is None:
+        return [None] * n_lotteries
+    if not isinstance(raw, (list, tuple)) or len(raw) != n_lotteries:
+        msg = "invalid LotteryPool state: seed_strings must be a list, one per lottery"
+        raise ValueError(msg)
+    if not all(x is None or isinstance(x, str) for x in raw):
+        msg = "invalid LotteryPool state: seed_strings must hold str or None"
+        raise ValueError(msg)
+    return list(raw)
+
+
+def _restored(st: dict[str, Any]) -> tuple[Any, Members, list[Optional[str]]]:
+    """A new core, members and seed strings from a state dict; ValueError (and
+    nothing built) if any part of it is malformed. Counts are checked by the core
+    before reading."""
     arrays = [_state_array(st, key, kinds, dt) for key, kinds, dt in _STATE_ARRAYS]
     if "ids" not in st:
         msg = "invalid LotteryPool state: no 'ids'"
@@ -389,4 +452,4 @@ def _restored(st: dict[str, Any]) -> tuple[Any, Members]:
     core = _core.LotteryPoolCore()
     core.restore(*arrays)
     members = Members.restored(st["ids"], int(core.n_entrants))
-    return core, members
+    return core, members, _seed_strings(st, int(core.n_lotteries))

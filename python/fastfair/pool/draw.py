@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .._seed import SeedLike, resolve_seed
+from .._seed import StrSeedLike, resolve_seed, seed_from_string
 
 
 def as_count(k: Any, name: str = "k") -> int:
@@ -39,18 +39,23 @@ def draw(
     core: Any,
     full: NDArray[np.float64],
     k: Any,
-    seed: SeedLike,
+    seed: StrSeedLike,
     before_commit: Callable[[], None],
-) -> NDArray[np.int8]:
-    """Prepare, draw and commit one lottery on ``core``; returns the winners.
+) -> tuple[NDArray[np.int8], Optional[str]]:
+    """Prepare, draw and commit one lottery on ``core``.
 
     Everything is validated (``k``, scores, seed) before the state changes;
     ``before_commit`` runs after the draw and before the commit (e.g. to warn).
+    Returns the winners and the seed string (None unless ``seed`` was a str).
     """
     kk = as_count(k)
+    seed_string = seed if isinstance(seed, str) else None
+    if seed_string is not None:
+        seed_value = seed_from_string(seed_string)
     core.prepare(full, kk)  # validates; the state is untouched until commit
-    seed_value = resolve_seed(seed)
+    if seed_string is None:  # a Generator is advanced only once the input is valid
+        seed_value = resolve_seed(seed)  # type: ignore[arg-type]
     winners = core.draw(seed_value)
     before_commit()
     core.commit()
-    return winners
+    return winners, seed_string

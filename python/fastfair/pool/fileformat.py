@@ -1,9 +1,10 @@
 """The saved pool file: magic, version, JSON header, raw arrays, SHA-256.
 
-Layout (version 1; see docs/pool-format.md): ``_HEAD`` (magic, format version,
+Layout (version 2; see docs/pool-format.md): ``_HEAD`` (magic, format version,
 header length), an ASCII JSON header, the arrays ``lengths, k, seeds`` (one per
 lottery) and ``scores, probabilities, winners`` (concatenated columns), then the
-SHA-256 of everything before it.
+SHA-256 of everything before it. Version 2 adds ``seed_strings`` to the header;
+version 1 files still load (no seed strings).
 
 Loading is hostile-input safe: the checksum only proves the file is intact, not that
 it was written by fastfair, so every count in the header is checked (an int, >= 0,
@@ -29,7 +30,9 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: First bytes of a saved pool.
 SAVE_MAGIC = b"FFLOTPL\x00"
 #: Version of the save format written by this release (docs/pool-format.md).
-SAVE_VERSION = 1
+SAVE_VERSION = 2
+#: Versions this release reads (files and pickles).
+READ_VERSIONS = (1, 2)
 _HEAD = struct.Struct("<8sIQ")  # magic, format version, header length
 _DIGEST = 32  # SHA-256
 
@@ -59,6 +62,7 @@ def save_state(path: PathLike, st: dict[str, Any], n_entrants: int) -> None:
             "n_entrants": int(n_entrants),
             "n_lotteries": int(arrays[0].size),
             "n_values": int(arrays[3].size),
+            "seed_strings": list(st["seed_strings"]),
         },
         ensure_ascii=True,
     ).encode("ascii")
@@ -138,10 +142,10 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
         msg = f"{where} is not a fastfair lottery pool file (or is truncated)"
         raise ValueError(msg)
     _magic, version, header_len = _HEAD.unpack_from(data, 0)
-    if version != SAVE_VERSION:
+    if version not in READ_VERSIONS:
         msg = (
             f"{where} has lottery pool format version {version}; this fastfair "
-            f"reads version {SAVE_VERSION}"
+            f"reads versions {', '.join(map(str, READ_VERSIONS))}"
         )
         raise ValueError(msg)
     body, stored = data[:-_DIGEST], data[-_DIGEST:]
@@ -161,6 +165,8 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
             raise ValueError(f"'name' must be a str, got {type(name).__name__}")
         if "ids" not in header:
             raise ValueError("the header has no 'ids'")
+        if version >= 2 and "seed_strings" not in header:
+            raise ValueError("the header has no 'seed_strings'")
         # every array must fit in what is left, checked before reading any of them
         need = sum(np.dtype(dt).itemsize * counts[per] for _, dt, per in _ARRAYS)
         if need != len(body) - off:
@@ -168,7 +174,11 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
                 f"the header's counts need {need} bytes of arrays, the file has "
                 f"{len(body) - off}"
             )
-        st: dict[str, Any] = {"name": name, "ids": header["ids"]}
+        st: dict[str, Any] = {
+            "name": name,
+            "ids": header["ids"],
+            "seed_strings": header["seed_strings"] if version >= 2 else None,
+        }
         for key, dtype, per in _ARRAYS:
             count = counts[per]
             st[key] = np.frombuffer(body, dtype=dtype, count=count, offset=off).copy()
