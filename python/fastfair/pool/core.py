@@ -15,7 +15,7 @@ from .. import _core
 from .._seed import StrSeedLike
 from . import draw as _draw
 from .audit import AuditReport, audit
-from .fileformat import READ_VERSIONS, SAVE_VERSION, load_state, save_state
+from .fileformat import READ_VERSIONS, SAVE_VERSION, dense_to_sparse, load_state, save_state
 from .members import Members
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -152,7 +152,8 @@ class LotteryPool:
         -------
         dict
             ``lottery`` (1-based number), ``k``, ``entrants`` (scores > 0),
-            ``seed`` (the 64-bit seed) and ``seed_string`` (the str seed, or None).
+            ``pool_size`` (members at that lottery), ``seed`` (the 64-bit seed) and
+            ``seed_string`` (the str seed, or None).
         """
         n_t = self.n_lotteries
         if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
@@ -162,11 +163,12 @@ class LotteryPool:
             msg = f"t must lie in [-{n_t}, {n_t}) for a pool of {n_t} lotteries, got {t}"
             raise IndexError(msg)
         t = int(t) % n_t
-        scores = self.scores[:, t]
+        pool_size, _pos, scores, _pi, _won = self._core.column(t)
         return {
             "lottery": t + 1,
             "k": int(self.lottery_sizes[t]),
             "entrants": int(np.count_nonzero(scores > 0)),
+            "pool_size": int(pool_size),
             "seed": int(self.seeds[t]),
             "seed_string": self._seed_strings[t],
         }
@@ -214,9 +216,8 @@ class LotteryPool:
             In the order of ``scores`` (of ``ids`` when given). The pool is unchanged.
         """
         with self._exclusive():
-            full, pos, _ = self._members.align(scores, ids, self.n_entrants)
-            pi = _draw.preview(self._core, full, k)
-        return pi if pos is None else pi[pos]
+            entries = self._members.align(scores, ids, self.n_entrants)
+            return _draw.preview(self._core, entries, k)
 
     def run_lottery(
         self,
@@ -276,12 +277,12 @@ class LotteryPool:
         seed: StrSeedLike,
         ids: Optional[Sequence[str]],
     ) -> NDArray[np.int8]:
-        full, pos, new_ids = self._members.align(scores, ids, self.n_entrants)
+        entries = self._members.align(scores, ids, self.n_entrants)
         n_before = self.n_entrants
         t_before = self.n_lotteries
 
         def warn_new_members() -> None:
-            n_new = full.size - n_before
+            n_new = entries.n_total - n_before
             if n_new > 0 and t_before > 0:
                 msg = (
                     f"{n_new} new member(s) joined pool {self._name!r}: their scores, "
@@ -290,10 +291,52 @@ class LotteryPool:
                 )
                 warnings.warn(msg, UserWarning, stacklevel=5)
 
-        winners, seed_string = _draw.draw(self._core, full, k, seed, warn_new_members)
-        self._members.extend(new_ids, ids is not None)
+        winners, seed_string = _draw.draw(self._core, entries, k, seed, warn_new_members)
+        self._members.extend(entries.new_ids, ids is not None)
         self._seed_strings.append(seed_string)
-        return winners if pos is None else winners[pos]
+        return winners
+
+    # ---- members who left --------------------------------------------------------
+    def retire(self, members: Sequence[Union[str, int]]) -> int:
+        """Retire members who left: they never enter a lottery again.
+
+        Their history is kept (past scores, probabilities, wins, and their ids), but
+        later lotteries record nothing for them: the history stores one sparse column
+        per lottery holding only that lottery's entrants, so neither the saved file
+        nor the cost of a lottery grows with members who left (with ids, a lottery
+        costs O(its entrants); a positional pool still passes one score per member).
+
+        Parameters
+        ----------
+        members : sequence of str (ids) or of int (positions, in a pool without ids)
+            Members to retire; already retired ones are ignored.
+
+        Returns
+        -------
+        int
+            How many members were newly retired.
+
+        Raises
+        ------
+        ValueError, TypeError
+            An unknown id or position, or the wrong kind; nothing is retired then.
+
+        Notes
+        -----
+        A later :meth:`run_lottery` (or :meth:`preview`) that gives a retired member a
+        score > 0 is a ValueError naming them (a score of 0, or leaving them out of
+        ``ids``, is fine): a retirement is never undone silently. :meth:`verify`
+        checks that no retired member entered after retiring.
+        """
+        with self._exclusive():
+            positions = self._members.positions_to_retire(members, self.n_entrants)
+            self._members.retire(positions, self.n_lotteries)
+            return len(positions)
+
+    @property
+    def retired(self) -> list[Union[str, int]]:
+        """Retired members (ids, or positions in a pool without ids), by position."""
+        return [self._members.label(p) for p in sorted(self._members.retired_at)]
 
     # ---- audit -------------------------------------------------------------------
     def verify(self) -> AuditReport:
@@ -310,21 +353,24 @@ class LotteryPool:
             Truthy when everything matches.
         """
         with self._exclusive():
-            return audit(self._core, self._seed_strings)
+            return audit(self._core, self._seed_strings, self._members.retired_at)
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        lengths, ks, seeds, scores, pi, winners = self._core.state()
+        sizes, lengths, ks, seeds, positions, scores, pi, winners = self._core.state()
         return {
             "name": self._name,
             "ids": self._members.ids,
+            "sizes": sizes,
             "lengths": lengths,
             "k": ks,
             "seeds": seeds,
+            "positions": positions,
             "scores": scores,
             "probabilities": pi,
             "winners": winners,
             "seed_strings": list(self._seed_strings),
+            "retired": self._members.retired_state(),
         }
 
     @classmethod
@@ -394,11 +440,13 @@ class LotteryPool:
         return pool
 
 
-#: (state key, accepted dtype kinds, dtype passed to the core).
+#: (state key, accepted dtype kinds, dtype passed to the core), in the core's order.
 _STATE_ARRAYS = (
+    ("sizes", "iu", np.uint64),
     ("lengths", "iu", np.int64),
     ("k", "iu", np.int64),
     ("seeds", "iu", np.uint64),
+    ("positions", "iu", np.uint32),
     ("scores", "biuf", np.float64),
     ("probabilities", "biuf", np.float64),
     ("winners", "biu", np.int8),
@@ -421,9 +469,11 @@ def _state_array(st: dict[str, Any], key: str, kinds: str, dtype: Any) -> NDArra
                f"{kinds!r}, got dtype {arr.dtype} and shape {arr.shape}")
         raise ValueError(msg)
     out = arr.astype(dtype)
-    if arr.dtype.kind in "iu" and not np.array_equal(out, arr):
-        msg = f"invalid LotteryPool state: {key} holds values out of range"
-        raise ValueError(msg)
+    if arr.dtype.kind in "iu" and arr.size:
+        info = np.iinfo(dtype)
+        if (arr.dtype.kind == "i" and int(arr.min()) < info.min) or int(arr.max()) > info.max:
+            msg = f"invalid LotteryPool state: {key} holds values out of range"
+            raise ValueError(msg)
     return out
 
 
@@ -442,14 +492,23 @@ def _seed_strings(st: dict[str, Any], n_lotteries: int) -> list[Optional[str]]:
 
 
 def _restored(st: dict[str, Any]) -> tuple[Any, Members, list[Optional[str]]]:
-    """A new core, members and seed strings from a state dict; ValueError (and
-    nothing built) if any part of it is malformed. Counts are checked by the core
-    before reading."""
+    """A new core, members and seed strings from a state dict (format 3, or the dense
+    columns of formats 1-2, converted); ValueError (and nothing built) if any part of
+    it is malformed. Counts are checked before anything is read."""
+    if "sizes" not in st and "positions" not in st:
+        st = dict(st)
+        st.update(dense_to_sparse(
+            _state_array(st, "lengths", "iu", np.int64),
+            _state_array(st, "scores", "biuf", np.float64),
+            _state_array(st, "probabilities", "biuf", np.float64),
+            _state_array(st, "winners", "biu", np.int8),
+        ))
     arrays = [_state_array(st, key, kinds, dt) for key, kinds, dt in _STATE_ARRAYS]
     if "ids" not in st:
         msg = "invalid LotteryPool state: no 'ids'"
         raise ValueError(msg)
     core = _core.LotteryPoolCore()
     core.restore(*arrays)
-    members = Members.restored(st["ids"], int(core.n_entrants))
-    return core, members, _seed_strings(st, int(core.n_lotteries))
+    n_t = int(core.n_lotteries)
+    members = Members.restored(st["ids"], int(core.n_entrants), st.get("retired"), n_t)
+    return core, members, _seed_strings(st, n_t)
