@@ -43,6 +43,7 @@ def test_retired_member_never_enters_again_and_history_is_kept():
     s[[3, 5]] = 0
     pool.run_lottery(s, 4, seed=4, ids=names)
     assert w.sum() == 4 and pool.n_lotteries == 4
+    assert pool.n_entrants == 12  # listed again with score 0: still the same member
     assert np.array_equal(pool.scores[:, :2], before[0])
     assert np.array_equal(pool.winners[:, :2], before[1])
     assert pool.scores[3, 2:].tolist() == [0, 0] and pool.wins[3] == before[2][3]

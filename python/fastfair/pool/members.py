@@ -9,6 +9,7 @@ enter again.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -59,14 +60,20 @@ class Members:
         Ids in pool order; None for a positional pool.
     """
 
-    __slots__ = ("_ids", "_index", "_retired_at")
+    __slots__ = ("_ids", "_index", "_retired_index", "_retired_at", "_retired_mask")
 
     def __init__(self, ids: Optional[list[str]] = None) -> None:
         self._ids: Optional[list[str]] = None if ids is None else list(ids)
         self._index: dict[str, int] = (
             {} if ids is None else {x: j for j, x in enumerate(self._ids or [])}
         )
+        # ids of retired members live apart from the active ones, so that a lottery's
+        # lookups touch a map of the active members only (its new ids also look here)
+        self._retired_index: dict[str, int] = {}
         self._retired_at: dict[int, int] = {}  # position -> lotteries before retiring
+        # True at retired positions (positions past its end are not retired): a
+        # lottery checks its entrants in O(entrants), whatever the number retired
+        self._retired_mask = np.zeros(0, dtype=bool)
 
     @classmethod
     def restored(cls, ids: Any, n_entrants: int, retired: Any = None,
@@ -107,7 +114,27 @@ class Members:
                 msg = f"retired lists position {pos} twice"
                 raise ValueError(msg)
             out._retired_at[pos] = t
+        out._rebuild_mask()
         return out
+
+    def _rebuild_mask(self, positions: Optional[list[int]] = None) -> None:
+        """Move retired ids out of the active map and mark them in the mask (only
+        ``positions``, the newly retired, when given)."""
+        todo = list(self._retired_at) if positions is None else positions
+        if self._ids is not None:
+            for p in todo:
+                x = self._ids[p]
+                if x in self._index:
+                    del self._index[x]
+                    self._retired_index[x] = p
+        if not todo:
+            return
+        size = max(self._retired_mask.size, max(todo) + 1)
+        if size > self._retired_mask.size:
+            grown = np.zeros(size, dtype=bool)
+            grown[: self._retired_mask.size] = self._retired_mask
+            self._retired_mask = grown
+        self._retired_mask[np.asarray(todo, dtype=np.int64)] = True
 
     # ---- ids ------------------------------------------------------------------------
     @property
@@ -141,11 +168,14 @@ class Members:
             msg = f"members must be a sequence, got {type(members).__name__}"
             raise TypeError(msg) from None
         out: list[int] = []
+        seen: set[int] = set()
         for x in items:
             if self._ids is not None:
                 if not isinstance(x, str):
                     msg = f"members must be ids (str) in this pool, got {type(x).__name__}"
                     raise TypeError(msg)
+                if x in self._retired_index:
+                    continue  # already retired
                 if x not in self._index:
                     msg = f"members: {x!r} is not a member of this pool"
                     raise ValueError(msg)
@@ -159,7 +189,8 @@ class Members:
                 if not 0 <= pos < n_entrants:
                     msg = f"members: position {pos} is not in [0, {n_entrants})"
                     raise ValueError(msg)
-            if pos not in self._retired_at and pos not in out:
+            if pos not in self._retired_at and pos not in seen:
+                seen.add(pos)
                 out.append(pos)
         return out
 
@@ -168,13 +199,16 @@ class Members:
         :meth:`positions_to_retire`) after ``n_lotteries`` lotteries."""
         for p in positions:
             self._retired_at.setdefault(p, n_lotteries)
+        self._rebuild_mask(positions)
 
     def _check_not_retired(self, positions: NDArray[Any]) -> None:
-        if not self._retired_at or positions.size == 0:
+        mask = self._retired_mask
+        if mask.size == 0 or positions.size == 0:
             return
-        retired = np.fromiter(self._retired_at, dtype=np.int64, count=len(self._retired_at))
-        hit = np.isin(positions, retired)
-        if hit.any():
+        inside = positions[positions < mask.size]
+        hit_pos = inside[mask[inside]]
+        if hit_pos.size:
+            hit = np.isin(positions, hit_pos)
             who = [self.label(int(p)) for p in positions[hit][:5]]
             msg = (f"scores: {int(hit.sum())} retired member(s) have a score > 0 "
                    f"(e.g. {who}); retired members never enter again")
@@ -210,9 +244,9 @@ class Members:
         if len(id_list) != arr.size:
             msg = f"ids must have one entry per score ({arr.size}), got {len(id_list)}"
             raise ValueError(msg)
-        for x in id_list:
-            if not isinstance(x, str):
-                msg = f"ids must be str, got {type(x).__name__}"
+        for t in set(map(type, id_list)):  # C-speed checks: no Python loop per id
+            if not issubclass(t, str):
+                msg = f"ids must be str, got {t.__name__}"
                 raise TypeError(msg)
         if len(set(id_list)) != len(id_list):
             msg = "ids must be unique"
@@ -220,15 +254,18 @@ class Members:
         if self._ids is None and n_entrants > 0:
             msg = "ids: this pool was started without ids; entrants are positions"
             raise ValueError(msg)
-        known = self._index
-        new_ids = [x for x in id_list if x not in known]
+        pos = np.array(list(map(self._index.get, id_list, itertools.repeat(-1))),
+                       dtype=np.int64).reshape(-1)
+        unknown = np.flatnonzero(pos < 0)
+        if unknown.size and self._retired_index:  # retired members, listed again
+            back = np.array([self._retired_index.get(id_list[j], -1) for j in unknown.tolist()],
+                            dtype=np.int64).reshape(-1)
+            pos[unknown] = back
+            unknown = unknown[back < 0]
+        new_rows = unknown
+        pos[new_rows] = np.arange(n_entrants, n_entrants + new_rows.size)
+        new_ids = [id_list[j] for j in new_rows.tolist()]  # in order of appearance
         n_total = n_entrants + len(new_ids)
-        new_pos = {x: n_entrants + j for j, x in enumerate(new_ids)}
-        pos = np.fromiter(
-            (known[x] if x in known else new_pos[x] for x in id_list),
-            dtype=np.int64,
-            count=len(id_list),
-        )
         if n_total >= 2**32 - 1:
             msg = "ids: the pool would exceed 2**32 - 2 members"
             raise ValueError(msg)
