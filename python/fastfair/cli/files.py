@@ -124,15 +124,16 @@ def parse_score(raw: str) -> float:
         msg = f"score {raw!r} is not a number (plain decimal like 3, 0.5 or 2.5e-3)"
         raise ValueError(msg)
     value = float(raw)
-    if value < 0:
+    mantissa = re.split("[eE]", raw, maxsplit=1)[0]
+    nonzero = any(c in "123456789" for c in mantissa)
+    if value < 0 or (raw.startswith("-") and nonzero):
         msg = f"score must be a finite number >= 0, got {raw!r}"
         raise ValueError(msg)
     if value == float("inf"):
         msg = f"score {raw!r} is too large (the largest float64 is about 1.8e308)"
         raise ValueError(msg)
     if value == 0.0:
-        mantissa = re.split("[eE]", raw, maxsplit=1)[0]
-        if any(c in "123456789" for c in mantissa):
+        if nonzero:
             msg = (
                 f"score {raw!r} is too small: it underflows to 0 (the smallest float64 "
                 "is about 4.9e-324); write 0 to leave the entrant out"
