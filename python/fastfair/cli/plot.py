@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from .argtypes import seed_int
 from .errors import CliError
 
 
@@ -42,7 +43,7 @@ def add_parser(sub: Any) -> None:
         help="random uniform values, heavy-tailed (Pareto) values, or a stream built "
         "against a baseline (table1 and round-robin are for 2 agents)",
     )
-    st.add_argument("--seed", type=int, default=0)
+    st.add_argument("--seed", type=seed_int, default=0)
     st.set_defaults(run=_run_stream)
 
 
