@@ -3,6 +3,8 @@
     fastfair lottery draw    POOL ENTRANTS.csv -k K [--seed S] [--out WINNERS.csv] [--create]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
     fastfair lottery verify  POOL
+    fastfair lottery history POOL [--out HISTORY.csv]
+    fastfair lottery report  POOL [--html AUDIT.html]
 
 The pool file (LotteryPool format) holds the whole history. ``preview`` publishes every
 entrant's odds before the draw; ``draw --seed S`` makes the draw publicly re-playable
@@ -21,7 +23,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import CliError
-from .files import csv_text, read_entrants, write_text_atomic
+from . import outputs
+from .files import read_entrants, write_text_atomic
 
 
 def add_parser(sub: Any) -> None:
@@ -63,6 +66,11 @@ def add_parser(sub: Any) -> None:
     c.add_argument("pool", help="the pool file")
     c.set_defaults(run=_run_verify)
 
+    from . import history, report
+
+    history.add_parser(lsub)
+    report.add_parser(lsub)
+
 
 def _load_pool(path: str, create: bool, name: Optional[str] = None) -> Any:
     from ..lottery import LotteryPool
@@ -93,8 +101,9 @@ def _odds(
         pi = pool.preview(np.asarray(scores), args.k, ids=ids)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
-    rows = [(i, repr(s), f"{p:.17g}") for i, s, p in zip(ids, scores, pi)]
-    _emit(csv_text(["id", "score", "probability"], rows), args.out)
+    text = outputs.odds_text(ids, scores, pi, lottery=pool.n_lotteries + 1,
+                             seed=getattr(args, "seed", None))
+    _emit(text, args.out)
     return 0
 
 
@@ -119,8 +128,8 @@ def _run_draw(args: argparse.Namespace) -> int:
     for w in caught:
         print(f"fastfair lottery: note: {w.message}", file=sys.stderr)
     seed = int(pool.seeds[-1])
-    rows = [(i, f"{p:.17g}") for i, p, w in zip(ids, pi, won) if w]
-    text = csv_text(["id", "probability"], rows)
+    text = outputs.winners_text(ids, scores, pi, won, lottery=pool.n_lotteries, seed=seed)
+    n_won = int(np.count_nonzero(won))
     # The pool file is the record: save it (atomically) before publishing winners.
     try:
         pool.save(args.pool)
@@ -129,7 +138,7 @@ def _run_draw(args: argparse.Namespace) -> int:
         raise CliError(msg) from None
     _emit(text, args.out)
     print(
-        f"lottery {pool.n_lotteries} of pool {pool.name!r}: {len(rows)} winner(s) "
+        f"lottery {pool.n_lotteries} of pool {pool.name!r}: {n_won} winner(s) "
         f"among {sum(1 for s in scores if s > 0)} entrant(s), seed {seed}",
         file=sys.stderr,
     )
