@@ -109,8 +109,8 @@ def test_ef_eligibility_hand_worked():
     assert r.sigma2[-1] == 0.0
 
 
-def test_ef_value_tie_key_is_largest_raw_envy():
-    r = ext.EfExtReference(3)
+def test_ef_value_tie_keys():
+    r = ext.EfExtReference(3, ef_key="max")
     r.E = np.array([[0.0, -1.0, -1.0], [-3.0, 0.0, -0.4], [-0.5, -0.5, 0.0]])
     r.S = np.ones((3, 3))
     # every envy stays <= 0 whoever gets the item: all three actions tie
@@ -119,6 +119,9 @@ def test_ef_value_tie_key_is_largest_raw_envy():
     # agents 1 and 2 value it equally; agent 1's largest raw envy (-0.4) > agent 2's (-0.5)
     # (although its total raw envy is lower)
     assert r.choose(v) == 1
+    rs = ext.EfExtReference(3)  # default key: total raw envy, -3.4 for 1 and -1 for 2
+    rs.E, rs.S = r.E.copy(), r.S.copy()
+    assert rs.choose(v) == 2
     ri = ext.EfExtReference(3, tie_break="index")
     ri.E, ri.S = r.E.copy(), r.S.copy()
     assert ri.choose(v) == 0
@@ -281,8 +284,11 @@ def test_always_ineligible_agent_changes_nothing(notion):
     V = ref.random_stream(rng, 400, n, "mixed")
     masks = rng.random((400, n)) < 0.7
     masks[np.arange(400), rng.integers(0, n, 400)] = True
-    a = ext.make_reference(notion, n)
-    b = ext.make_reference(notion, n + 1, p=a.p)
+    # (for ef with the largest-envy key: the total-envy key counts the pairs toward the
+    # extra agent, whose empty bundle adds -v_a(A_a) to every agent's total)
+    kw = {"ef_key": "max"} if notion == "ef" else {}
+    a = ext.make_reference(notion, n, **kw)
+    b = ext.make_reference(notion, n + 1, p=a.p, **kw)
     for v, e in zip(V, masks):
         da = a.step(v, e)
         db = b.step(np.append(v, 10 * rng.random()), np.append(e, False))

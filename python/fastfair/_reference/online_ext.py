@@ -25,8 +25,8 @@ Conventions
 * Ties: the minimiser set is every eligible action with ``S(a) <= S_min (1 + 1e-12)``
   (``TIE_REL``). ``tie_break="index"``: its lowest index. ``"value"`` (allocation):
   the highest value to the recipient, then the largest raw deficit before the round
-  (prop: ``D_a``; ef: ``max_j E_aj``, the agent's largest raw envy), then the lowest
-  index. ``"welfare"`` (public decisions): the highest total value over the active
+  (prop: ``D_a``; ef: ``sum_j E_aj``, the agent's total raw envy, or with
+  ``ef_key="max"`` its largest raw envy ``max_j E_aj``), then the lowest index. ``"welfare"`` (public decisions): the highest total value over the active
   agents, then the lowest index.
 
 ``check_guarantee`` is an independent checker: from a whole history of operations and
@@ -275,11 +275,16 @@ class PropExtReference(_ExtAllocBase):
 class EfExtReference(_ExtAllocBase):
     """EF_c with eligibility and churn (no weights, no discount)."""
 
-    def __init__(self, n: int, p: Optional[float] = None, tie_break: str = "value") -> None:
+    def __init__(
+        self, n: int, p: Optional[float] = None, tie_break: str = "value", ef_key: str = "sum"
+    ) -> None:
         self.p = default_p(n * (n - 1)) if p is None else float(p)
         if tie_break not in ("value", "index"):
             raise ValueError(f"unknown tie_break {tie_break!r}")
+        if ef_key not in ("sum", "max"):
+            raise ValueError(f"unknown ef_key {ef_key!r}")
         self.tie_break = tie_break
+        self.ef_key = ef_key
         self.E = np.zeros((n, n))  # E[i, j] = v_i(A_j) - v_i(A_i) over items i was eligible for
         self.S = np.zeros((n, n))  # S[i, j] = largest such v_i of an item in A_j
         self.own = np.zeros(n)
@@ -323,8 +328,10 @@ class EfExtReference(_ExtAllocBase):
         self.E, self.S = self._post(v, a, e)
 
     def _behind(self) -> NDArray[np.float64]:
-        # the largest raw envy max_{j != a} E_aj (E_aj >= -v_a(A_a), the value for an
-        # empty bundle, so agents that never receive do not change it)
+        if self.ef_key == "sum":  # total raw envy sum_j E_aj (the engine's documented key)
+            return np.array([math.fsum(row) for row in np.where(self.off, self.E, 0.0)])
+        # "max": the largest raw envy max_{j != a} E_aj. E_aj >= -v_a(A_a) (the value of
+        # an empty bundle), so agents that never receive do not change it.
         return np.where(self.off, self.E, -np.inf).max(axis=1) if self.n > 1 else np.zeros(1)
 
     def sigma2_of(self, e: NDArray[np.bool_]) -> float:
