@@ -444,3 +444,32 @@ def test_fuzzed_argv_never_gives_a_traceback(drawn, tmp_path, capsys):
         assert "Traceback" not in err
         assert len(err.strip().splitlines()) == 1, (argv, err)
         assert pool.read_bytes() == before, argv
+
+
+def test_kill_9_releases_the_lock_and_stale_output_temporaries_go(drawn, tmp_path):
+    pool, entrants = drawn
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\n"
+         "from fastfair.cli.locking import pool_lock\n"
+         f"with pool_lock({str(pool)!r}, 0):\n"
+         "    print('locked', flush=True)\n"
+         "    time.sleep(60)\n"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    p = run("lottery", "draw", pool, entrants, "-k", 1, "--lock-timeout", "0",
+            check=False)
+    assert one_line_error(p, 3)
+    holder.kill()  # SIGKILL: the kernel drops the lock with the process
+    holder.wait()
+    holder.stdout.close()
+    stale = tmp_path / ".w.csv.abc123.fastfair-tmp"
+    stale.write_text("left by a killed draw")
+    os.utime(stale, (0, 0))
+    fresh = tmp_path / ".w.csv.def456.fastfair-tmp"
+    fresh.write_text("a draw in flight")
+    run("lottery", "draw", pool, entrants, "-k", 1, "--lock-timeout", "5",
+        "--out", tmp_path / "w.csv")
+    assert not stale.exists() and fresh.exists()
+    assert ff.LotteryPool.load(pool).n_lotteries == 2
