@@ -4,6 +4,8 @@
                              [--expect-lottery N] [--lock-timeout SECONDS]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
     fastfair lottery verify  POOL
+    fastfair lottery history POOL [--out HISTORY.csv]
+    fastfair lottery report  POOL [--html AUDIT.html]
 
 The pool file (LotteryPool format) holds the whole history. ``preview`` publishes every
 entrant's odds before the draw; ``draw --seed S`` makes the draw publicly re-playable
@@ -35,8 +37,9 @@ from typing import Any, Optional
 import numpy as np
 
 from .argtypes import positive_int, whole_number
+from . import outputs as out_files
 from .errors import CliError, EXIT_CODES_HELP, NotWritableError, UnexpectedStateError
-from .files import add_csv_options, csv_text, read_entrants
+from .files import add_csv_options, read_entrants
 from .locking import add_lock_option, pool_lock
 from .staging import StagedOutputs, check_output_path
 
@@ -91,6 +94,11 @@ def add_parser(sub: Any) -> None:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("pool", help="the pool file")
     c.set_defaults(run=_run_verify)
+
+    from . import history, report
+
+    history.add_parser(lsub)
+    report.add_parser(lsub)
 
 
 # ------------------------------------------------------------------------ the pool file
@@ -199,8 +207,9 @@ def _odds(
         pi = pool.preview(np.asarray(scores), args.k, ids=ids)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
-    rows = [(i, repr(s), f"{p:.17g}") for i, s, p in zip(ids, scores, pi)]
-    _publish(csv_text(["id", "score", "probability"], rows), args.out, "odds file")
+    text = out_files.odds_text(ids, scores, pi, lottery=pool.n_lotteries + 1,
+                               seed=getattr(args, "seed", None))
+    _publish(text, args.out, "odds file")
     return 0
 
 
@@ -242,8 +251,9 @@ def _draw(
 def _winners_text(
     pool: Any, ids: list[str], scores: list[float], pi: Any, won: Any
 ) -> str:
-    rows = [(i, f"{p:.17g}") for i, p, w in zip(ids, pi, won) if w]
-    return csv_text(["id", "probability"], rows)
+    return out_files.winners_text(
+        ids, scores, pi, won, lottery=pool.n_lotteries, seed=int(pool.seeds[-1])
+    )
 
 
 def _run_draw(args: argparse.Namespace) -> int:
