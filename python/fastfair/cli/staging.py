@@ -19,6 +19,7 @@ import tempfile
 import time
 from typing import Iterator, Optional
 
+from .._atomic import resolve_target
 from .errors import CliError, NotWritableError
 
 _TMP_SUFFIX = ".fastfair-tmp"
@@ -80,7 +81,7 @@ class StagedOutputs:
     def add(self, target: str, text: str, what: str = "output") -> None:
         """Write ``text`` (UTF-8, ``\\n`` line endings) to a temporary file beside
         ``target``; :class:`NotWritableError` (exit code 4) if that fails."""
-        target = os.fspath(target)
+        target = resolve_target(target)  # a symlinked output is written through the link
         directory = os.path.dirname(os.path.abspath(target))
         remove_stale_temporaries(target)
         tmp: Optional[str] = None
