@@ -34,7 +34,8 @@ FUZZ = settings(
 # --- strategies ------------------------------------------------------------------------
 
 #: magnitudes from the smallest subnormal to the largest float
-MAGNITUDES = [0.0, 5e-324, 1e-320, 1e-310, 1e-300, 1e-12, 1e-3, 0.5, 1.0, 3.0, 1e6,
+MAGNITUDES = [0.0, 5e-324, 1e-320, 1e-310, 1e-300, 1e-12, 1e-3, 0.5, 1.0, 3.0, 999.0,
+              1023.5, 1025.0, 4097.0, 1e6,
               1e12, 1e15, 1e16, 3e17, 1e100, 1e300, 1e308]
 
 
