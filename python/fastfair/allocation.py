@@ -308,6 +308,7 @@ class OnlineAllocator(_PotentialRule):
             from ._efk import make_efk_engine  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
             self._impl = make_efk_engine(n, levels, pv)
+            tb = "index"  # efk always breaks ties by the lowest index
         elif notion == "prop":
             self._impl = _core.PropEngine(n, pv, g, tb, w)
         else:
