@@ -114,7 +114,10 @@ Mask to_mask(py::handle obj, const char* name) {
     py::array arr = py::array::ensure(obj);
     if (!arr) throw py::value_error(std::string(name) + " must be a bool array");
     const char kind = arr.dtype().kind();
-    if (kind == 'b') {
+    if (kind == 'b' && arr.itemsize() == 1 &&
+        (arr.flags() & py::array::c_style) == py::array::c_style) {
+        m.keep = arr;  // numpy bools are bytes 0/1: used in place, no copy
+    } else if (kind == 'b') {
         m.keep = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(
             arr.attr("view")(py::dtype("u1")));
         if (!m.keep) throw py::value_error(std::string(name) + " cannot be read as bool");
