@@ -254,3 +254,18 @@ def test_baselines_refuse_a_second_thread(make):
         t.join(10)
     assert len(result["r"]) == 4
     assert obj.rounds == 4
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ff.OnlineAllocator(2**70),
+    lambda: ff.PublicDecisionMaker(2**70),
+    lambda: ff.OnlineAllocator(2).remove_agent(2**70),
+    lambda: ff.PublicDecisionMaker(2).remove_agent(-2**70),
+    lambda: ff.OnlineAllocator(2).add_agent(10**400),
+    lambda: ff.OnlineAllocator(2, p=10**400),
+    lambda: ff.OnlineAllocator(2, discount=10**400),
+    lambda: ff.PublicDecisionMaker(2, p=10**400),
+])
+def test_out_of_range_python_ints_are_value_errors(call):
+    with pytest.raises(ValueError):
+        call()
