@@ -108,7 +108,7 @@ public:
         require_agents(n1);
         require_bytes(bytes_for(n1), "add_agent with notion='ef'");
         const double nd = static_cast<double>(n_);
-        moments_.fold(n_ == 0 ? 0.0 : 2.0 / nd);
+        moments_.fold(n_ >= 2 ? 2.0 / nd : 0.0);  // one agent: every item is forced
         std::vector<double> E(n1 * n1, 0.0), S(n1 * n1, 0.0);
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
