@@ -42,7 +42,7 @@ from typing import Any, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .online import _Base, default_p, log_phi, log_sum_exp, norm, tau_bound
+from .online import _Base, default_p, log_phi, log_sum_exp, norm, tau_bound, tau_bound_discounted
 
 __all__ = [
     "TIE_REL",
@@ -51,6 +51,7 @@ __all__ = [
     "PropExtReference",
     "check_guarantee",
     "extended_bound",
+    "extended_bound_discounted",
     "random_ops",
     "replay",
 ]
@@ -65,6 +66,12 @@ def extended_bound(p: float, m: float, sigma2_sum: float) -> float:
     """tau_p with the running sum of sigma2 in place of ``t C / K``:
     ``sqrt(m * sum)`` at p = 2, ``sqrt(m^(2/p) (p^2 + e (p-1) sum) - 1)`` otherwise."""
     return tau_bound(p, m, sigma2_sum, 1.0, 1.0)
+
+
+def extended_bound_discounted(p: float, m: float, sigma2_max: float, gamma: float) -> float:
+    """The time-uniform discounted bound (paper-formulas.md section 9) with ``C/K``
+    replaced by the largest per-round second moment so far."""
+    return tau_bound_discounted(p, m, sigma2_max, 1.0, gamma)
 
 
 def _mask(mask: Optional[ArrayLike], size: int, name: str) -> NDArray[np.bool_]:
@@ -92,6 +99,7 @@ class _ExtAllocBase(_Base):
     """Shared bookkeeping of the extended allocation references."""
 
     tie_break: str
+    gamma: Optional[float]
     alive: NDArray[np.bool_]
     own: NDArray[np.float64]
     rounds: int
@@ -196,11 +204,17 @@ class _ExtAllocBase(_Base):
         return float(d.max()) if d.size else 0.0
 
     def bound(self) -> float:
+        if self.gamma is not None:
+            return extended_bound_discounted(self.p, self.m(), max(self.sigma2, default=0.0), self.gamma)
         return extended_bound(self.p, self.m(), math.fsum(self.sigma2))
+
+    def _decayed(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``gamma x`` with a discount (every variable decays, frozen ones too)."""
+        return x * self.gamma if self.gamma is not None else x.copy()
 
 
 class PropExtReference(_ExtAllocBase):
-    """PROP_c with eligibility, churn and weights (no discount)."""
+    """PROP_c with eligibility, churn, weights and an optional discount."""
 
     def __init__(
         self,
@@ -208,8 +222,10 @@ class PropExtReference(_ExtAllocBase):
         p: Optional[float] = None,
         weights: Optional[ArrayLike] = None,
         tie_break: str = "value",
+        discount: Optional[float] = None,
     ) -> None:
         self.p = default_p(n) if p is None else float(p)
+        self.gamma = discount
         self.w = np.ones(n) if weights is None else np.array(weights, dtype=np.float64)
         if self.w.shape != (n,) or not np.all(np.isfinite(self.w) & (self.w > 0)):
             msg = "weights must be n positive finite numbers"
@@ -244,7 +260,7 @@ class PropExtReference(_ExtAllocBase):
         self, v: NDArray[np.float64], a: int, e: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         W = math.fsum(self.w[e])
-        D = self.D + v * self.w / W  # v_i w_i / W_t (v = 0 outside E_t)
+        D = self._decayed(self.D) + v * self.w / W  # v_i w_i / W_t (v = 0 outside E_t)
         D[a] -= v[a]
         M = np.maximum(self.M, v)
         M[a] = self.M[a]
@@ -273,12 +289,18 @@ class PropExtReference(_ExtAllocBase):
 
 
 class EfExtReference(_ExtAllocBase):
-    """EF_c with eligibility and churn (no weights, no discount)."""
+    """EF_c with eligibility, churn and an optional discount (no weights)."""
 
     def __init__(
-        self, n: int, p: Optional[float] = None, tie_break: str = "value", ef_key: str = "sum"
+        self,
+        n: int,
+        p: Optional[float] = None,
+        tie_break: str = "value",
+        ef_key: str = "sum",
+        discount: Optional[float] = None,
     ) -> None:
         self.p = default_p(n * (n - 1)) if p is None else float(p)
+        self.gamma = discount
         if tie_break not in ("value", "index"):
             raise ValueError(f"unknown tie_break {tie_break!r}")
         if ef_key not in ("sum", "max"):
@@ -312,7 +334,7 @@ class EfExtReference(_ExtAllocBase):
     def _post(
         self, v: NDArray[np.float64], a: int, e: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        E = self.E.copy()
+        E = self._decayed(self.E)
         S = self.S.copy()
         others = np.arange(self.n) != a
         E[a, others] -= v[a]  # a's own bundle grows (a is eligible)
@@ -357,8 +379,15 @@ class PdmExtReference(_Base):
     ``k`` the number of active agents; removed agents' rows are ignored.
     """
 
-    def __init__(self, n: int, p: Optional[float] = None, tie_break: str = "welfare") -> None:
+    def __init__(
+        self,
+        n: int,
+        p: Optional[float] = None,
+        tie_break: str = "welfare",
+        discount: Optional[float] = None,
+    ) -> None:
         self.p = default_p(n) if p is None else float(p)
+        self.gamma = discount
         if tie_break not in ("welfare", "index"):
             raise ValueError(f"unknown tie_break {tie_break!r}")
         self.tie_break = tie_break
@@ -408,7 +437,8 @@ class PdmExtReference(_Base):
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         ustar = u[:, av].max(axis=1)
         k = int(self.alive.sum())
-        D = np.where(self.alive, self.D + ustar / k - u[:, x], self.D)
+        D0 = self.D * self.gamma if self.gamma is not None else self.D
+        D = np.where(self.alive, D0 + ustar / k - u[:, x], D0)
         R = np.maximum(self.R, ustar)
         return D, R
 
@@ -468,6 +498,8 @@ class PdmExtReference(_Base):
         return float(self.deficits().max())
 
     def bound(self) -> float:
+        if self.gamma is not None:
+            return extended_bound_discounted(self.p, self.m(), max(self.sigma2, default=0.0), self.gamma)
         return extended_bound(self.p, self.m(), math.fsum(self.sigma2))
 
 
@@ -537,6 +569,18 @@ def _history(
     return vals, elig, [k for _, _, k in steps], np.array(w)
 
 
+def _accumulate(inc: NDArray[np.float64], gamma: Optional[float]) -> NDArray[np.float64]:
+    """Prefix sums over axis 0, or with a discount ``X_t = gamma X_{t-1} + inc_t``."""
+    if gamma is None:
+        return np.cumsum(inc, axis=0)
+    out = np.empty_like(inc)
+    acc = np.zeros(inc.shape[1:])
+    for t in range(inc.shape[0]):
+        acc = gamma * acc + inc[t]
+        out[t] = acc
+    return out
+
+
 def check_guarantee(
     notion: str,
     n0: int,
@@ -544,12 +588,15 @@ def check_guarantee(
     decisions: Sequence[int],
     p: Optional[float] = None,
     weights: Optional[ArrayLike] = None,
+    discount: Optional[float] = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Recompute every round's deficits from the whole history and check the guarantee.
 
     ``ops`` as for :func:`replay` (for "pdm" the step mask is ``available``),
     ``decisions`` one per step. Deficits are rebuilt with cumulative sums and running
-    maxima over the history, the bound from ``m_t`` and the prefix sums of ``sigma2_t``.
+    maxima over the history (with a ``discount``, the recursion ``X_t = gamma X_{t-1} +
+    increment_t``), the bound from ``m_t`` and the prefix sums (discount: the running
+    maximum) of ``sigma2_t``.
     Raises ``AssertionError`` if a decision is not allowed or a round has
     ``max deficit > bound``; returns (max deficit, bound) per round.
     """
@@ -570,7 +617,7 @@ def check_guarantee(
         ustar = np.where(av[:, None, :], U, -np.inf).max(axis=2) * El  # (T, n)
         k = El.sum(axis=1)
         got = U[rows, :, a]  # (T, n)
-        D = np.cumsum(ustar / k[:, None] - got, axis=0)
+        D = _accumulate(ustar / k[:, None] - got, discount)
         R = np.maximum.accumulate(ustar, axis=0)
         d = norm(D, R)
         sig = (k - 1) / (k * k)
@@ -584,7 +631,7 @@ def check_guarantee(
         if notion == "prop":
             We = (El * w).sum(axis=1)
             s = El * w / We[:, None]
-            D = np.cumsum(V * s - V * got, axis=0)
+            D = _accumulate(V * s - V * got, discount)
             M = np.maximum.accumulate(V * (1.0 - got), axis=0)
             d = norm(D, M)
             sig = np.where(El, s * (1.0 - s), 0.0).max(axis=1)
@@ -596,7 +643,7 @@ def check_guarantee(
             exists = np.arange(n)[None, :] < np.array(ms)[:, None]  # (T, n)
             both = exists[:, :, None] & exists[:, None, :]
             inc = V[:, :, None] * (got[:, None, :] - got[:, :, None]) * both
-            E = np.cumsum(inc, axis=0)
+            E = _accumulate(inc, discount)
             S = np.maximum.accumulate(V[:, :, None] * got[:, None, :], axis=0)
             d = norm(E, S)
             d[:, np.arange(n), np.arange(n)] = 0.0
@@ -607,8 +654,14 @@ def check_guarantee(
         else:
             raise ValueError(f"unknown notion {notion!r}")
     pv = (default_p(n0 * (n0 - 1)) if notion == "ef" else default_p(n0)) if p is None else float(p)
-    csum = np.cumsum(sig)
-    bounds = np.array([extended_bound(pv, float(m[t]), float(csum[t])) for t in range(T)])
+    if discount is None:
+        csum = np.cumsum(sig)
+        bounds = np.array([extended_bound(pv, float(m[t]), float(csum[t])) for t in range(T)])
+    else:
+        cmax = np.maximum.accumulate(sig)
+        bounds = np.array(
+            [extended_bound_discounted(pv, float(m[t]), float(cmax[t]), discount) for t in range(T)]
+        )
     bad = np.flatnonzero(dmax > bounds)
     assert bad.size == 0, f"round {int(bad[0]) + 1}: max deficit {dmax[bad[0]]} > bound {bounds[bad[0]]}"
     return dmax, bounds
