@@ -19,10 +19,9 @@ import inspect
 import math
 import pickle
 
+import fastfair as ff
 import numpy as np
 import pytest
-
-import fastfair as ff
 from fastfair._reference import online as ref
 from fastfair._reference import online_ext as ext
 

@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-
 from fastfair._reference import online as ref
 from fastfair._reference import online_ext as ext
 

@@ -29,6 +29,11 @@ Conventions
   ``ef_key="max"`` its largest raw envy ``max_j E_aj``), then the lowest index. ``"welfare"`` (public decisions): the highest total value over the active
   agents, then the lowest index.
 
+* ``discount=gamma``: every variable decays each round (``D <- gamma D + increment``,
+  ineligible and removed agents' too) while scales stay undiscounted running maxima;
+  ``bound()`` is then the time-uniform discounted bound with ``C/K`` replaced by the
+  largest ``sigma2_t`` so far.
+
 ``check_guarantee`` is an independent checker: from a whole history of operations and
 decisions it recomputes every round's deficits with cumulative sums over the history
 (no incremental state) and asserts ``max deficit <= bound`` at every round.
@@ -37,12 +42,21 @@ decisions it recomputes every round's deficits with cumulative sums over the his
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .online import _Base, default_p, log_phi, log_sum_exp, norm, tau_bound, tau_bound_discounted
+from .online import (
+    _Base,
+    default_p,
+    log_phi,
+    log_sum_exp,
+    norm,
+    tau_bound,
+    tau_bound_discounted,
+)
 
 __all__ = [
     "TIE_REL",
@@ -59,7 +73,7 @@ __all__ = [
 #: relative tolerance on S of the minimiser set (SPEC "Scheduler extensions": ties)
 TIE_REL = 1e-12
 
-Op = Tuple[Any, ...]  # ("step", values, mask) | ("add", weight) | ("remove", i)
+Op = tuple[Any, ...]  # ("step", values, mask) | ("add", weight) | ("remove", i)
 
 
 def extended_bound(p: float, m: float, sigma2_sum: float) -> float:
@@ -74,7 +88,7 @@ def extended_bound_discounted(p: float, m: float, sigma2_max: float, gamma: floa
     return tau_bound_discounted(p, m, sigma2_max, 1.0, gamma)
 
 
-def _mask(mask: Optional[ArrayLike], size: int, name: str) -> NDArray[np.bool_]:
+def _mask(mask: ArrayLike | None, size: int, name: str) -> NDArray[np.bool_]:
     if mask is None:
         return np.ones(size, dtype=bool)
     e = np.asarray(mask)
@@ -99,11 +113,11 @@ class _ExtAllocBase(_Base):
     """Shared bookkeeping of the extended allocation references."""
 
     tie_break: str
-    gamma: Optional[float]
+    gamma: float | None
     alive: NDArray[np.bool_]
     own: NDArray[np.float64]
     rounds: int
-    sigma2: List[float]
+    sigma2: list[float]
 
     @property
     def n(self) -> int:
@@ -119,7 +133,7 @@ class _ExtAllocBase(_Base):
             raise ValueError(msg)
         self.alive[i] = False
 
-    def eligible_set(self, eligible: Optional[ArrayLike] = None) -> NDArray[np.bool_]:
+    def eligible_set(self, eligible: ArrayLike | None = None) -> NDArray[np.bool_]:
         """``E_t = eligible AND active``; empty is an error."""
         e = _mask(eligible, self.n, "eligible") & self.alive
         if not e.any():
@@ -147,7 +161,7 @@ class _ExtAllocBase(_Base):
     def m(self) -> int:
         raise NotImplementedError
 
-    def log_S(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.float64]:
+    def log_S(self, values: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.float64]:
         """log S(a) for every index a; +inf for agents outside E_t."""
         e = self.eligible_set(eligible)
         v = self._values(values, e)
@@ -155,11 +169,11 @@ class _ExtAllocBase(_Base):
             [self._log_S_one(v, a, e) if e[a] else math.inf for a in range(self.n)]
         )
 
-    def minimisers(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def minimisers(self, values: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.int64]:
         """The tied set: eligible actions with S within a relative TIE_REL of the minimum."""
         return _tie_set(self.log_S(values, eligible))
 
-    def tie_order(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def tie_order(self, values: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.int64]:
         """Every eligible index sorted by the tie-break key (best first)."""
         e = self.eligible_set(eligible)
         idx = np.flatnonzero(e)
@@ -171,14 +185,14 @@ class _ExtAllocBase(_Base):
         order = np.lexsort((idx, -behind[idx], -v[idx]))
         return idx[order].astype(np.int64)
 
-    def choose(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> int:
-        tied = set(int(a) for a in self.minimisers(values, eligible))
+    def choose(self, values: ArrayLike, eligible: ArrayLike | None = None) -> int:
+        tied = {int(a) for a in self.minimisers(values, eligible)}
         for a in self.tie_order(values, eligible):
             if int(a) in tied:
                 return int(a)
         raise AssertionError("unreachable: the minimiser set is never empty")
 
-    def step(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> int:  # type: ignore[override]
+    def step(self, values: ArrayLike, eligible: ArrayLike | None = None) -> int:
         a = self.choose(values, eligible)
         self.apply(values, a, eligible)
         return a
@@ -186,7 +200,7 @@ class _ExtAllocBase(_Base):
     def _update(self, v: NDArray[np.float64], a: int, e: NDArray[np.bool_]) -> None:
         raise NotImplementedError
 
-    def apply(self, values: ArrayLike, a: int, eligible: Optional[ArrayLike] = None) -> None:  # type: ignore[override]
+    def apply(self, values: ArrayLike, a: int, eligible: ArrayLike | None = None) -> None:
         """Apply the decision ``a`` (which must be in E_t)."""
         e = self.eligible_set(eligible)
         a = int(a)
@@ -219,10 +233,10 @@ class PropExtReference(_ExtAllocBase):
     def __init__(
         self,
         n: int,
-        p: Optional[float] = None,
-        weights: Optional[ArrayLike] = None,
+        p: float | None = None,
+        weights: ArrayLike | None = None,
         tie_break: str = "value",
-        discount: Optional[float] = None,
+        discount: float | None = None,
     ) -> None:
         self.p = default_p(n) if p is None else float(p)
         self.gamma = discount
@@ -294,10 +308,10 @@ class EfExtReference(_ExtAllocBase):
     def __init__(
         self,
         n: int,
-        p: Optional[float] = None,
+        p: float | None = None,
         tie_break: str = "value",
         ef_key: str = "sum",
-        discount: Optional[float] = None,
+        discount: float | None = None,
     ) -> None:
         self.p = default_p(n * (n - 1)) if p is None else float(p)
         self.gamma = discount
@@ -382,9 +396,9 @@ class PdmExtReference(_Base):
     def __init__(
         self,
         n: int,
-        p: Optional[float] = None,
+        p: float | None = None,
         tie_break: str = "welfare",
-        discount: Optional[float] = None,
+        discount: float | None = None,
     ) -> None:
         self.p = default_p(n) if p is None else float(p)
         self.gamma = discount
@@ -396,7 +410,7 @@ class PdmExtReference(_Base):
         self.U = np.zeros(n)
         self.alive = np.ones(n, dtype=bool)
         self.rounds = 0
-        self.sigma2: List[float] = []
+        self.sigma2: list[float] = []
 
     @property
     def n(self) -> int:
@@ -421,7 +435,7 @@ class PdmExtReference(_Base):
         self.alive[i] = False
 
     def _prep(
-        self, values: ArrayLike, available: Optional[ArrayLike]
+        self, values: ArrayLike, available: ArrayLike | None
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         u = np.asarray(values, dtype=np.float64)
         if u.ndim != 2 or u.shape[0] != self.n or u.shape[1] < 1:
@@ -442,7 +456,7 @@ class PdmExtReference(_Base):
         R = np.maximum(self.R, ustar)
         return D, R
 
-    def log_S(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> NDArray[np.float64]:  # type: ignore[override]
+    def log_S(self, values: ArrayLike, available: ArrayLike | None = None) -> NDArray[np.float64]:
         """log S(x) for every alternative; +inf for unavailable ones."""
         u, av = self._prep(values, available)
         return np.array(
@@ -452,10 +466,10 @@ class PdmExtReference(_Base):
             ]
         )
 
-    def minimisers(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def minimisers(self, values: ArrayLike, available: ArrayLike | None = None) -> NDArray[np.int64]:
         return _tie_set(self.log_S(values, available))
 
-    def tie_order(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def tie_order(self, values: ArrayLike, available: ArrayLike | None = None) -> NDArray[np.int64]:
         u, av = self._prep(values, available)
         idx = np.flatnonzero(av)
         if self.tie_break == "index":
@@ -463,19 +477,19 @@ class PdmExtReference(_Base):
         welfare = np.array([math.fsum(u[:, x]) for x in idx])
         return idx[np.lexsort((idx, -welfare))].astype(np.int64)
 
-    def choose(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> int:
-        tied = set(int(x) for x in self.minimisers(values, available))
+    def choose(self, values: ArrayLike, available: ArrayLike | None = None) -> int:
+        tied = {int(x) for x in self.minimisers(values, available)}
         for x in self.tie_order(values, available):
             if int(x) in tied:
                 return int(x)
         raise AssertionError("unreachable")
 
-    def step(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> int:  # type: ignore[override]
+    def step(self, values: ArrayLike, available: ArrayLike | None = None) -> int:
         x = self.choose(values, available)
         self.apply(values, x, available)
         return x
 
-    def apply(self, values: ArrayLike, x: int, available: Optional[ArrayLike] = None) -> None:  # type: ignore[override]
+    def apply(self, values: ArrayLike, x: int, available: ArrayLike | None = None) -> None:
         u, av = self._prep(values, available)
         x = int(x)
         if not (0 <= x < u.shape[1]) or not av[x]:
@@ -517,10 +531,10 @@ def make_reference(notion: str, n: int, **kw: Any) -> AnyExtReference:
     raise ValueError(f"unknown notion {notion!r}")
 
 
-def replay(ref: AnyExtReference, ops: Sequence[Op]) -> List[int]:
+def replay(ref: AnyExtReference, ops: Sequence[Op]) -> list[int]:
     """Run a reference on a list of operations with its own tie-break; returns the
     decisions (one per ``"step"``)."""
-    out: List[int] = []
+    out: list[int] = []
     for op in ops:
         if op[0] == "step":
             out.append(ref.step(op[1], op[2]))
@@ -537,7 +551,7 @@ def replay(ref: AnyExtReference, ops: Sequence[Op]) -> List[int]:
 
 
 def _history(
-    n0: int, ops: Sequence[Op], weights: Optional[ArrayLike], agent_mask: bool
+    n0: int, ops: Sequence[Op], weights: ArrayLike | None, agent_mask: bool
 ) -> tuple[list[NDArray[np.float64]], list[NDArray[np.bool_]], list[int], NDArray[np.float64]]:
     """Per step: values and E_t padded to the final number of indices, and m so far."""
     n = n0
@@ -569,7 +583,7 @@ def _history(
     return vals, elig, [k for _, _, k in steps], np.array(w)
 
 
-def _accumulate(inc: NDArray[np.float64], gamma: Optional[float]) -> NDArray[np.float64]:
+def _accumulate(inc: NDArray[np.float64], gamma: float | None) -> NDArray[np.float64]:
     """Prefix sums over axis 0, or with a discount ``X_t = gamma X_{t-1} + inc_t``."""
     if gamma is None:
         return np.cumsum(inc, axis=0)
@@ -586,9 +600,9 @@ def check_guarantee(
     n0: int,
     ops: Sequence[Op],
     decisions: Sequence[int],
-    p: Optional[float] = None,
-    weights: Optional[ArrayLike] = None,
-    discount: Optional[float] = None,
+    p: float | None = None,
+    weights: ArrayLike | None = None,
+    discount: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Recompute every round's deficits from the whole history and check the guarantee.
 
@@ -680,7 +694,7 @@ def random_ops(
     weighted: bool = False,
     alts: int = 3,
     max_agents: int = 12,
-) -> List[Op]:
+) -> list[Op]:
     """A random stream of operations: items (mixed value kinds, a random eligibility
     mask on a ``mask_rate`` fraction of rounds, sometimes a single eligible agent),
     and with probability ``churn_rate`` per round an ``add`` (weight log-uniform in
@@ -688,7 +702,7 @@ def random_ops(
     (keeping at least ``min(2, n0)`` agents active)."""
     from .online import random_stream
 
-    ops: List[Op] = []
+    ops: list[Op] = []
     alive = [True] * n0
     for _ in range(rounds):
         u = rng.random()
@@ -709,7 +723,7 @@ def random_ops(
             vals = rng.random((n, alts)) * (rng.random((n, alts)) < 0.7)
             if rng.random() < 0.3:
                 vals = np.round(vals * 2)  # many exact ties
-            mask: Optional[NDArray[np.bool_]] = None
+            mask: NDArray[np.bool_] | None = None
             if rng.random() < mask_rate:
                 mask = rng.random(alts) < 0.5
                 if not mask.any():
