@@ -168,7 +168,7 @@ def test_bench_features(benchmark, notion, n, feature):
         mask[np.arange(T), rng.integers(0, n, T)] = True
     out = benchmark.pedantic(
         lambda a: a.run(V, mask), setup=lambda: ((_feature_alloc(notion, n, feature),), {}),
-        rounds=3, iterations=1)
+        rounds=5 if FULL else 1, iterations=1)
     assert out.shape == (T,)
     check = _feature_alloc(notion, n, feature)
     assert check.max_deficit <= check.bound()
