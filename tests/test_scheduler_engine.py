@@ -616,3 +616,35 @@ def test_ef_tie_tolerance_is_relative_to_the_whole_potential(churn):
         ops.append(("remove", 2))
     ops += [("step", np.array([0.0, 0.5, 0.75]), m), ("step", np.array([0.75, 0.5, 1.0]), m)]
     assert _drive(alloc, r, ops, "ef", "value")[-1] == 0
+
+
+@pytest.mark.parametrize("notion", ["prop", "ef"])
+def test_run_with_one_mask_for_every_round(notion):
+    rng = np.random.default_rng(29)
+    n, T = 5, 300
+    V = ref.random_stream(rng, T, n, "mixed")
+    mask = np.array([True, False, True, True, False])
+    a, b = _new_alloc(notion, n), _new_alloc(notion, n)
+    r = _new_ref(notion, n)
+    got = a.run(V, eligible=mask)
+    assert not np.isin(got, [1, 4]).any()
+    for v, x in zip(V, got):
+        assert b.step(v, eligible=mask) == x
+        ls = r.log_S(v, mask)
+        _check_choice(r, ls, int(x), v, mask, "value")
+        r.apply(v, int(x), mask)
+    _final_agree(a, r)
+    np.testing.assert_array_equal(a.deficits, b.deficits)
+
+
+@needs_pdm
+def test_pdm_run_with_one_available_mask():
+    rng = np.random.default_rng(30)
+    n, alts, T = 3, 4, 200
+    U = rng.random((T, n, alts))
+    av = np.array([False, True, True, False])
+    a, b = ff.PublicDecisionMaker(n), ff.PublicDecisionMaker(n)
+    got = a.run(U, available=av)
+    assert set(got.tolist()) <= {1, 2}
+    np.testing.assert_array_equal(got, [b.step(u, available=av) for u in U])
+    np.testing.assert_array_equal(a.deficits, b.deficits)
