@@ -128,6 +128,15 @@ py::array_t<double> py_simplex_clip_sort(const f64_in& r, double k) {
 
 using Pool = fastfair::LotteryPool;
 
+// The bound object: the pool plus a busy flag, so that a second thread entering any
+// method while one is running (possibly without the GIL) gets RuntimeError.
+struct PoolObj {
+    Pool pool;
+    fastfair_bind::BusyFlag busy;
+};
+constexpr const char* kWhat = "LotteryPoolCore";
+using fastfair_bind::BusyGuard;
+
 void pool_prepare(Pool& p, const f64_in& scores, std::int64_t k) {
     fastfair_bind::require_ndim(scores, 1, "scores");
     const auto n = static_cast<std::size_t>(scores.shape(0));
@@ -196,31 +205,49 @@ py::tuple pool_state(const Pool& p) {
                           flatten(p.winners()));
 }
 
-void pool_restore(Pool& p, const i64_in& lengths, const i64_in& ks, const u64_in& seeds,
+// Every count is checked before anything is read: lengths are non-negative and their
+// sum is accumulated against the size of the history arrays (so it cannot overflow and
+// no column can run past the arrays), and all three history arrays have that size.
+void pool_restore(PoolObj& o, const i64_in& lengths, const i64_in& ks, const u64_in& seeds,
                   const f64_in& scores, const f64_in& pi, const i8_in& winners) {
-    if (p.n_lotteries() != 0 || p.n_entrants() != 0)
+    BusyGuard guard(o.busy, kWhat);
+    if (o.pool.n_lotteries() != 0 || o.pool.n_entrants() != 0)
         throw py::value_error("restore needs an empty pool");
-    const auto t_count = lengths.size();
-    if (ks.size() != t_count || seeds.size() != t_count)
+    fastfair_bind::require_ndim(lengths, 1, "lengths");
+    fastfair_bind::require_ndim(ks, 1, "ks");
+    fastfair_bind::require_ndim(seeds, 1, "seeds");
+    fastfair_bind::require_ndim(scores, 1, "scores");
+    fastfair_bind::require_ndim(pi, 1, "pi");
+    fastfair_bind::require_ndim(winners, 1, "winners");
+    const py::ssize_t t_count = lengths.shape(0);
+    if (ks.shape(0) != t_count || seeds.shape(0) != t_count)
         throw py::value_error("state: lengths, k and seeds differ in length");
-    std::size_t total = 0;
+    const py::ssize_t avail = scores.shape(0);
+    if (pi.shape(0) != avail || winners.shape(0) != avail)
+        throw py::value_error("state: scores, probabilities and winners differ in length");
+    const std::int64_t* len = lengths.data();
+    py::ssize_t total = 0;  // invariant: 0 <= total <= avail
     for (py::ssize_t t = 0; t < t_count; ++t) {
-        if (lengths.data()[t] < 0) throw py::value_error("state: negative column length");
-        total += static_cast<std::size_t>(lengths.data()[t]);
+        if (len[t] < 0) throw py::value_error("state: negative column length");
+        if (static_cast<std::uint64_t>(len[t]) > static_cast<std::uint64_t>(avail - total))
+            throw py::value_error("state: column lengths add up to more than the " +
+                                  std::to_string(avail) + " recorded values");
+        total += static_cast<py::ssize_t>(len[t]);
     }
-    const auto tot = static_cast<py::ssize_t>(total);
-    if (scores.size() != tot || pi.size() != tot || winners.size() != tot)
+    if (total != avail)
         throw py::value_error("state: history columns do not match their lengths");
     std::size_t off = 0;
+    Pool p;  // restored aside and moved in at the end: all-or-nothing
     with_value_errors([&] {
         for (py::ssize_t t = 0; t < t_count; ++t) {
-            const auto n = static_cast<std::size_t>(lengths.data()[t]);
+            const auto n = static_cast<std::size_t>(len[t]);
             p.append_record(scores.data() + off, n, ks.data()[t], seeds.data()[t],
                             pi.data() + off, winners.data() + off);
             off += n;
         }
         return 0;
     });
+    o.pool = std::move(p);
 }
 
 }  // namespace
@@ -235,29 +262,74 @@ void register_lottery(py::module_& m) {
     m.def("simplex_clip_sort", &py_simplex_clip_sort, "r"_a, "k"_a,
           "Internal: the blog's sort-based projection (no rescale), as used by pgd.");
 
-    py::class_<Pool>(m, "LotteryPoolCore",
-                     "Internal: state of a fair repeated lottery (not thread-safe).")
+    py::class_<PoolObj>(m, "LotteryPoolCore",
+                        "Internal: state of a fair repeated lottery. Not thread-safe: a "
+                        "call while another thread is in one raises RuntimeError.")
         .def(py::init<>())
-        .def("prepare", &pool_prepare, "scores"_a, "k"_a)
-        .def("preview",
-             [](Pool& p, const f64_in& scores, std::int64_t k) {
-                 pool_prepare(p, scores, k);
-                 return to_array(p.pending_probabilities());
+        .def("prepare",
+             [](PoolObj& o, const f64_in& scores, std::int64_t k) {
+                 BusyGuard g(o.busy, kWhat);
+                 pool_prepare(o.pool, scores, k);
              },
              "scores"_a, "k"_a)
-        .def("draw", &pool_draw, "seed"_a)
-        .def("commit", &Pool::commit)
-        .def("run", &pool_run, "scores"_a, "k"_a, "seed"_a)
-        .def_property_readonly("n_entrants", &Pool::n_entrants)
-        .def_property_readonly("n_lotteries", &Pool::n_lotteries)
+        .def("preview",
+             [](PoolObj& o, const f64_in& scores, std::int64_t k) {
+                 BusyGuard g(o.busy, kWhat);
+                 pool_prepare(o.pool, scores, k);
+                 return to_array(o.pool.pending_probabilities());
+             },
+             "scores"_a, "k"_a)
+        .def("draw",
+             [](PoolObj& o, std::uint64_t seed) {
+                 BusyGuard g(o.busy, kWhat);
+                 return pool_draw(o.pool, seed);
+             },
+             "seed"_a)
+        .def("commit",
+             [](PoolObj& o) {
+                 BusyGuard g(o.busy, kWhat);
+                 o.pool.commit();
+             })
+        .def("run",
+             [](PoolObj& o, const f64_in& scores, std::int64_t k, std::uint64_t seed) {
+                 BusyGuard g(o.busy, kWhat);
+                 return pool_run(o.pool, scores, k, seed);
+             },
+             "scores"_a, "k"_a, "seed"_a)
+        .def_property_readonly("n_entrants",
+                               [](PoolObj& o) {
+                                   BusyGuard g(o.busy, kWhat);
+                                   return o.pool.n_entrants();
+                               })
+        .def_property_readonly("n_lotteries",
+                               [](PoolObj& o) {
+                                   BusyGuard g(o.busy, kWhat);
+                                   return o.pool.n_lotteries();
+                               })
         .def_property_readonly("cumulative_deserved",
-                               [](const Pool& p) { return to_array(p.cumulative_deserved()); })
-        .def_property_readonly("wins", [](const Pool& p) { return to_array(p.wins()); })
+                               [](PoolObj& o) {
+                                   BusyGuard g(o.busy, kWhat);
+                                   return to_array(o.pool.cumulative_deserved());
+                               })
+        .def_property_readonly("wins",
+                               [](PoolObj& o) {
+                                   BusyGuard g(o.busy, kWhat);
+                                   return to_array(o.pool.wins());
+                               })
         .def_property_readonly("lottery_sizes",
-                               [](const Pool& p) { return to_array(p.lottery_sizes()); })
-        .def_property_readonly("seeds", [](const Pool& p) { return to_array(p.seeds()); })
+                               [](PoolObj& o) {
+                                   BusyGuard g(o.busy, kWhat);
+                                   return to_array(o.pool.lottery_sizes());
+                               })
+        .def_property_readonly("seeds",
+                               [](PoolObj& o) {
+                                   BusyGuard g(o.busy, kWhat);
+                                   return to_array(o.pool.seeds());
+                               })
         .def("history",
-             [](const Pool& p, const std::string& which) -> py::array {
+             [](PoolObj& o, const std::string& which) -> py::array {
+                 BusyGuard g(o.busy, kWhat);
+                 const Pool& p = o.pool;
                  const std::size_t n = p.n_entrants();
                  if (which == "scores") return history_matrix(p.scores(), n);
                  if (which == "deserved") {
@@ -273,14 +345,19 @@ void register_lottery(py::module_& m) {
                  throw py::value_error("unknown history '" + which + "'");
              },
              "which"_a)
-        .def("state", &pool_state)
+        .def("state",
+             [](PoolObj& o) {
+                 BusyGuard g(o.busy, kWhat);
+                 return pool_state(o.pool);
+             })
         .def("restore", &pool_restore, "lengths"_a, "ks"_a, "seeds"_a, "scores"_a,
              "pi"_a, "winners"_a)
-        .def("verify", [](const Pool& p) {
+        .def("verify", [](PoolObj& o) {
+            BusyGuard g(o.busy, kWhat);
             std::vector<int> f;
             {
                 py::gil_scoped_release nogil;
-                f = p.verify();
+                f = o.pool.verify();
             }
             return f;
         });

@@ -112,6 +112,9 @@ public:
         if (n < n_entrants_)
             throw std::invalid_argument("record " + std::to_string(k_.size()) +
                                         " has fewer entrants than the one before");
+        if (n >= std::numeric_limits<std::uint32_t>::max())
+            throw std::invalid_argument("record " + std::to_string(k_.size()) +
+                                        " is too long (at most 2**32 - 2 entrants)");
         std::int64_t ones = 0;
         std::uint64_t n_pos = 0;
         for (std::size_t i = 0; i < n; ++i) {

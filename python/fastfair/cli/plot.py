@@ -26,6 +26,7 @@ import types
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .argtypes import seed_int
 from .errors import CliError
 
 #: Largest side of a picture, in pixels (the default is 1200 x 800).
@@ -57,16 +58,6 @@ def _strict_parse(parser: argparse.ArgumentParser, parse: Any, args: Any,
     if extras:
         _one_line_error(parser, f"unrecognized arguments: {' '.join(extras)}")
     return ns, extras
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text, 10)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
-    if not 0 <= value < 2**64:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**64), got {text}")
-    return value
 
 
 def _bounded_int(lo: int, hi: int) -> Any:
@@ -131,7 +122,7 @@ def add_parser(sub: Any) -> None:
                      help="per-entrant heatmaps (auto: pools of at most 300 members)")
     lot.add_argument("--runs", type=_bounded_int(1, 100), default=10,
                      help="independent-draw histories of the baseline (default 10)")
-    lot.add_argument("--seed", type=_seed, default=0,
+    lot.add_argument("--seed", type=seed_int, default=0,
                      help="seed of the independent-draw baseline (default 0)")
     lot.set_defaults(run=_run_lottery)
     st = psub.add_parser("stream", help="deficit over time: fastfair vs baselines")
@@ -146,7 +137,7 @@ def add_parser(sub: Any) -> None:
         help="random uniform values, heavy-tailed (Pareto) values, or a stream built "
         "against a baseline (table1 and round-robin are for 2 agents)",
     )
-    st.add_argument("--seed", type=_seed, default=0,
+    st.add_argument("--seed", type=seed_int, default=0,
                     help="seed of the random streams, an integer in [0, 2**64)")
     st.set_defaults(run=_run_stream)
 
