@@ -94,9 +94,9 @@ def test_plot_lottery_option_picks_the_lottery(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["stream", "--seed", "-1"], "--seed: expected a seed in [0, 2**64)"),
+        (["stream", "--seed", "-1"], "--seed: must be an integer in [0, 2**64)"),
         (["stream", "--seed", str(2**64)], "--seed"),
-        (["stream", "--seed", "abc"], "--seed: expected a whole number"),
+        (["stream", "--seed", "abc"], "--seed: must be an integer"),
         (["stream", "--agents", "1"], "--agents"),
         (["stream", "--agents", "100000"], "--agents"),
         (["stream", "--rounds", "0"], "--rounds"),
@@ -134,8 +134,8 @@ def test_bad_options_give_one_line_and_exit_2(tmp_path, capsys, args, message):
 def test_seed_minus_one_through_the_installed_command(tmp_path):
     p = run("plot", "stream", "--seed", "-1", "--out", tmp_path / "x.png", check=False)
     assert p.returncode == 2 and "Traceback" not in p.stderr
-    assert p.stderr == ("fastfair plot stream: error: argument --seed: expected a "
-                        "seed in [0, 2**64), got '-1'\n")
+    assert p.stderr == ("fastfair plot stream: error: argument --seed: must be an "
+                        "integer in [0, 2**64), got '-1'\n")
     assert not (tmp_path / "x.png").exists()
 
 

@@ -10,7 +10,7 @@ def whole_number(text: str) -> int:
     try:
         return int(text)
     except ValueError:
-        msg = f"expected a whole number, got {text!r}"
+        msg = f"must be an integer, got {text!r}"
         raise argparse.ArgumentTypeError(msg) from None
 
 
@@ -27,6 +27,6 @@ def seed_int(text: str) -> int:
     """A seed: an integer in [0, 2**64)."""
     value = whole_number(text)
     if not 0 <= value < 2**64:
-        msg = f"expected a seed in [0, 2**64), got {text!r}"
+        msg = f"must be an integer in [0, 2**64), got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value
