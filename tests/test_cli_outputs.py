@@ -284,3 +284,40 @@ def test_identical_entrants_print_equal_in_a_weighted_pool():
                 compared += 1
         pool.run_lottery(scores, 60, seed=t, ids=ids)
     assert compared > 1000
+
+
+def test_string_seeds_add_a_seed_string_column():
+    ids, s, p, won = ["a", "b"], [1.0, 2.0], [0.5, 0.5], [1, 0]
+    text = outputs.winners_text(ids, s, p, won, lottery=2, seed=77,
+                                seed_string="12 31 40 45 48")
+    rows = rows_of(text)
+    assert text.splitlines()[0] == "id,score,probability,lottery,seed,seed_string"
+    assert rows == [{"id": "a", "score": "1.0", "probability": "0.5", "lottery": "2",
+                     "seed": "77", "seed_string": "12 31 40 45 48"}]
+    # without a string seed the schema is the five documented columns
+    assert outputs.odds_text(ids, s, p, lottery=1, seed=5).splitlines()[0] == (
+        "id,score,probability,lottery,seed")
+
+    from fastfair import _seed
+
+    to_int = getattr(_seed, "seed_from_string", None)
+    if to_int is None:  # string seeds not in this build: a clear error, not a guess
+        with pytest.raises(TypeError, match="string seeds"):
+            outputs.odds_text(ids, s, p, lottery=1, seed="beacon 42")
+    else:
+        rows = rows_of(outputs.odds_text(ids, s, p, lottery=1, seed="beacon 42"))
+        assert {r["seed"] for r in rows} == {str(to_int("beacon 42"))}
+        assert {r["seed_string"] for r in rows} == {"beacon 42"}
+
+
+def test_pool_seed_reads_string_seeds_when_the_pool_has_them():
+    pool, _ = weighted_pool(n=20, lotteries=2, k=3)
+    assert outputs.pool_seed(pool) == (int(pool.seeds[-1]), None)
+    assert outputs.pool_seed(pool, 0) == (int(pool.seeds[0]), None)
+
+    class WithStrings:
+        seeds = pool.seeds
+        seed_strings = [None, "lotto 3 14 15"]
+
+    assert outputs.pool_seed(WithStrings()) == (int(pool.seeds[-1]), "lotto 3 14 15")
+    assert outputs.pool_seed(WithStrings(), 0) == (int(pool.seeds[0]), None)
