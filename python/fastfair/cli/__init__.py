@@ -1,4 +1,4 @@
-"""The ``fastfair`` command line: ``bench``, ``lottery`` and ``plot``.
+"""The ``fastfair`` command line: ``bench``, ``lottery``, ``plot`` and ``tickets``.
 
 Every command returns an exit status: 0 on success, 1 when a check fails (``lottery
 verify``), 2 on bad input (a clear message on stderr, never a traceback).
@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import bench, lottery, plot
+    from . import bench, lottery, plot, tickets
 
     parser = argparse.ArgumentParser(
         prog="fastfair",
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     lottery.add_parser(sub)
     plot.add_parser(sub)
+    tickets.add_parser(sub)
     return parser
 
 
