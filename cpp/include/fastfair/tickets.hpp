@@ -117,7 +117,7 @@ class TicketHat {
 public:
     using cplx = tickets_detail::cplx;
 
-    // w: distinct positive weights (any order), cnt: how many entrants hold each
+    // w: distinct positive weights in increasing order, cnt: how many entrants hold each
     // (>= 1), K: number drawn (1 <= K <= n - 1 where n = sum cnt).
     TicketHat(const double* w, const double* cnt, std::size_t C, double K)
         : w_(w, w + C), cnt_(cnt, cnt + C), C_(C), K_(K) {
@@ -266,21 +266,28 @@ public:
             clo[r] = dlo[0];
             chi[r] = dhi[0];
         }
-        for (std::size_t c = 0; c < C_; ++c) {
-            const double p = p_[c], q = q_[c];
-            double Fm;
-            if (p <= kLight || q <= kLight) {
-                const bool low = p <= q;
-                const double x = low ? p : q;
-                const double* cr = low ? clo : chi;
-                const int R = terms_for(x);
-                double s = cr[R];
-                for (int r = R - 1; r >= 0; --r) s = cr[r] - x * s;  // sum (-x)^r c_r
-                Fm = s;
-            } else {
-                Fm = deconvolve(p, q, lo, hi, k1);
-            }
-            f[c] = w_[c] * q * std::min(1.0, std::max(0.0, Fm));
+        // weights ascending, so p ascending and q descending: low-light classes are a
+        // prefix, high-light ones a suffix, and the number of series terms is monotone
+        const std::size_t a = low_end(kLight), b = high_begin(kLight);
+        int R = 0;
+        for (std::size_t c = 0; c < a; ++c) {
+            const double x = p_[c];
+            while (R < kMaxR && x > thr_.v[R]) ++R;
+            double sum = clo[R];
+            for (int r = R - 1; r >= 0; --r) sum = clo[r] - x * sum;  // sum (-x)^r c_r
+            f[c] = w_[c] * q_[c] * std::min(1.0, std::max(0.0, sum));
+        }
+        for (std::size_t c = a; c < b; ++c) {
+            const double Fm = deconvolve(p_[c], q_[c], lo, hi, k1);
+            f[c] = w_[c] * q_[c] * std::min(1.0, std::max(0.0, Fm));
+        }
+        R = 0;
+        for (std::size_t c = C_; c-- > b;) {
+            const double x = q_[c];
+            while (R < kMaxR && x > thr_.v[R]) ++R;
+            double sum = chi[R];
+            for (int r = R - 1; r >= 0; --r) sum = chi[r] - x * sum;
+            f[c] = w_[c] * x * std::min(1.0, std::max(0.0, sum));
         }
     }
 
@@ -289,7 +296,8 @@ public:
 
 private:
     // terms R with (2x)^{R+1} / (1 - 2x) <= kSeriesEps (x <= 1/4).
-    // thr[R] = 0.5 (kSeriesEps / 2)^{1/(R+1)} <= the largest x with that property.
+    // thr[R] = 0.5 (kSeriesEps / 2)^{1/(R+1)} <= the largest x <= 1/4 with
+    // (2x)^{R+1} / (1 - 2x) <= kSeriesEps: R terms suffice for x <= thr[R].
     struct Thresholds {
         double v[tickets_detail::kMaxR + 1];
         Thresholds() {
@@ -297,11 +305,23 @@ private:
                 v[R] = 0.5 * std::pow(tickets_detail::kSeriesEps * 0.5, 1.0 / (R + 1));
         }
     };
-    static int terms_for(double x) {
-        static const Thresholds thr;
-        int R = 0;
-        while (R < tickets_detail::kMaxR && x > thr.v[R]) ++R;
-        return R;
+    // first class that is not low (p <= q and p <= cut); classes sorted by weight
+    std::size_t low_end(double cut) const {
+        std::size_t lo = 0, hi = C_;
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (p_[mid] <= q_[mid] && p_[mid] <= cut) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+    // first class that is high (q < p and q <= cut)
+    std::size_t high_begin(double cut) const {
+        std::size_t lo = 0, hi = C_;
+        while (lo < hi) {
+            const std::size_t mid = lo + (hi - lo) / 2;
+            if (q_[mid] < p_[mid] && q_[mid] <= cut) hi = mid; else lo = mid + 1;
+        }
+        return lo;
     }
 
     // P(N_{-i} <= k1) for one entrant with probability p (q = 1-p) removed, by the
@@ -354,14 +374,9 @@ private:
         // high if q < p and rho q <= 1/4; the number of terms comes from the largest
         // light p (resp. q) and S1 <= mu (resp. T1 <= muM)
         const double xcut = std::min(0.5, kPowerLight / std::max(rho, 1e-300));
-        double pmax = 0.0, qmax = 0.0;
-        for (std::size_t c = 0; c < C_; ++c) {
-            if (p_[c] <= q_[c]) {
-                if (p_[c] <= xcut) pmax = std::max(pmax, p_[c]);
-            } else if (q_[c] <= xcut) {
-                qmax = std::max(qmax, q_[c]);
-            }
-        }
+        const std::size_t a = low_end(xcut), b = std::max(a, high_begin(xcut));
+        const double pmax = a > 0 ? p_[a - 1] : 0.0;
+        const double qmax = b < C_ ? q_[b] : 0.0;
         auto terms = [&](double x, double s1) {
             // sum_c n_c sum_{m>M} (rho x_c)^m / m <= (rho x)^M rho s1 / ((M+1)(1-rho x))
             int M = 1;
@@ -375,26 +390,25 @@ private:
         const int Mt = qmax > 0.0 ? terms(qmax, muM_) : 0;
         double S[kMaxM + 1] = {0.0}, T[kMaxM + 1] = {0.0};
         double n_high = 0.0;
-        mid_.clear();
-        for (std::size_t c = 0; c < C_; ++c) {
-            const double p = p_[c], q = q_[c];
-            if (p <= q && p <= xcut) {
-                double x = cnt_[c];
-                for (int m = 1; m <= Ms; ++m) {
-                    x *= p;
-                    S[m] += x;
-                }
-            } else if (q < p && q <= xcut) {
-                n_high += cnt_[c];
-                double x = cnt_[c];
-                for (int m = 1; m <= Mt; ++m) {
-                    x *= q;
-                    T[m] += x;
-                }
-            } else {
-                mid_.push_back(c);
+        for (std::size_t c = 0; c < a; ++c) {
+            double x = cnt_[c];
+            const double p = p_[c];
+            for (int m = 1; m <= Ms; ++m) {
+                x *= p;
+                S[m] += x;
             }
         }
+        for (std::size_t c = b; c < C_; ++c) {
+            n_high += cnt_[c];
+            double x = cnt_[c];
+            const double q = q_[c];
+            for (int m = 1; m <= Mt; ++m) {
+                x *= q;
+                T[m] += x;
+            }
+        }
+        mid_lo_ = a;
+        mid_hi_ = b;
         // Horner coefficients a_m = (-1)^{m+1} S_m / m
         for (int m = 1; m <= Ms; ++m) S[m] *= ((m % 2) ? 1.0 : -1.0) / m;
         for (int m = 1; m <= Mt; ++m) T[m] *= ((m % 2) ? 1.0 : -1.0) / m;
@@ -419,7 +433,8 @@ private:
                 for (int m = Mt - 1; m >= 1; --m) s = T[m] + v * s;
                 lg += v * s;
             }
-            for (std::size_t c : mid_) lg += cnt_[c] * std::log(1.0 + p_[c] * u);
+            for (std::size_t c = mid_lo_; c < mid_hi_; ++c)
+                lg += cnt_[c] * std::log(1.0 + p_[c] * u);
             const std::size_t idx =
                 static_cast<std::size_t>((static_cast<std::uint64_t>(shift) * l) %
                                          static_cast<std::uint64_t>(L));
@@ -439,7 +454,8 @@ private:
     double n_ = 0.0, wmin_ = 1.0, wmax_ = 1.0;
     double mu_ = 0.0, muM_ = 0.0;
     std::vector<double> p_, q_, pmf_, cdf_;
-    std::vector<std::size_t> mid_;
+    std::size_t mid_lo_ = 0, mid_hi_ = 0;
+    Thresholds thr_;
     std::vector<cplx> buf_;
     tickets_detail::Fft fft_;
     std::size_t nodes_ = 0, max_L_ = 0;
@@ -495,8 +511,19 @@ inline TicketOddsInfo ticket_odds_classes(const double* w_in, const double* cnt,
     }
     // only ratios matter: scale to max weight 1 (no overflow anywhere below)
     const double wmax = *std::max_element(w_in, w_in + C);
-    std::vector<double> w(C);
-    for (std::size_t c = 0; c < C; ++c) w[c] = w_in[c] / wmax;
+    // classes in increasing weight (the integrand relies on it)
+    std::vector<std::size_t> perm(C);
+    std::iota(perm.begin(), perm.end(), std::size_t{0});
+    if (!std::is_sorted(w_in, w_in + C)) {
+        std::sort(perm.begin(), perm.end(),
+                  [&](std::size_t x, std::size_t y) { return w_in[x] < w_in[y]; });
+    }
+    std::vector<double> w(C), cs(C);
+    for (std::size_t c = 0; c < C; ++c) {
+        w[c] = w_in[perm[c]] / wmax;
+        cs[c] = cnt[perm[c]];
+    }
+    cnt = cs.data();
     TicketHat hat(w.data(), cnt, C, K);
     double t_lo, t_hi;
     hat.t_range(t_lo, t_hi);
@@ -520,27 +547,37 @@ inline TicketOddsInfo ticket_odds_classes(const double* w_in, const double* cnt,
         stack.push_back({s_lo + span * i / init,
                          i + 1 == init ? s_hi : s_lo + span * (i + 1) / init, 0});
     }
+    // f(t) dt = f(e^s) e^s ds: the factor t is folded into the rule's weights
     auto eval_s = [&](double sv, double* f) {
         const double t = std::exp(sv);
         hat.eval(t, f);
-        for (std::size_t c = 0; c < C; ++c) f[c] *= t;
+        return t;
     };
     while (!stack.empty()) {
         const Iv iv = stack.back();
         stack.pop_back();
         const double cen = 0.5 * (iv.a + iv.b), hl = 0.5 * (iv.b - iv.a);
-        eval_s(cen, fv.data());
-        for (std::size_t c = 0; c < C; ++c) {
-            fk[c] = kWgk[7] * fv[c];
-            fg[c] = kWg[3] * fv[c];
+        {
+            const double t = eval_s(cen, fv.data());
+            const double wk = kWgk[7] * t, wg = kWg[3] * t;
+            for (std::size_t c = 0; c < C; ++c) {
+                fk[c] = wk * fv[c];
+                fg[c] = wg * fv[c];
+            }
         }
         for (int j = 0; j < 7; ++j) {
             const double dx = hl * kXgk[j];
             for (int side = 0; side < 2; ++side) {
-                eval_s(side ? cen + dx : cen - dx, fv.data());
-                for (std::size_t c = 0; c < C; ++c) {
-                    fk[c] += kWgk[j] * fv[c];
-                    if (j % 2 == 1) fg[c] += kWg[j / 2] * fv[c];
+                const double t = eval_s(side ? cen + dx : cen - dx, fv.data());
+                const double wk = kWgk[j] * t;
+                if (j % 2 == 1) {
+                    const double wg = kWg[j / 2] * t;
+                    for (std::size_t c = 0; c < C; ++c) {
+                        fk[c] += wk * fv[c];
+                        fg[c] += wg * fv[c];
+                    }
+                } else {
+                    for (std::size_t c = 0; c < C; ++c) fk[c] += wk * fv[c];
                 }
             }
         }
@@ -582,7 +619,7 @@ inline TicketOddsInfo ticket_odds_classes(const double* w_in, const double* cnt,
     info.error_bound = bound;
     info.max_entry_error = emax;
     info.nodes = hat.nodes();
-    for (std::size_t c = 0; c < C; ++c) out[c] = res[c];
+    for (std::size_t c = 0; c < C; ++c) out[perm[c]] = res[c];
     return info;
 }
 

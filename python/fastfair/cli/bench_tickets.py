@@ -8,8 +8,9 @@ share of runners leaves every year and new ones join), drawn three ways on the s
 field: the ticket hat (tickets double each unsuccessful year and reset to 1 after a
 win), independent draws (everyone equally likely every year) and fastfair's fair
 lottery (:class:`fastfair.LotteryPool`, equal scores). Everyone deserves
-``seats / field`` per year entered (the pool's deserved seats); measured: max and
-spread (sd) of ``|wins - deserved|`` and the years waited (longest run of unsuccessful
+``seats / field`` per year entered (the pool's deserved seats); measured: the max of
+``|wins - deserved|`` over runners and years, its spread (sd over runners after the
+last year) and the years waited (longest run of unsuccessful
 entries: mean over runners, worst).
 """
 
@@ -148,7 +149,7 @@ def tickets(quick: bool, progress: Progress) -> list[Any]:
         g = res.gap[m][:, ever]
         stats[m] = {
             "max |wins - deserved|": float(np.max(np.abs(g))),
-            "sd of wins - deserved": float(np.std(g[-1])),
+            "sd of |wins - deserved|": float(np.std(np.abs(g[-1]))),
             "mean longest wait (y)": float(np.mean(res.longest_wait[m][ever])),
             "worst wait (years)": float(np.max(res.longest_wait[m][ever])),
         }
@@ -182,7 +183,9 @@ def plot_years(path: str, res: Optional[YearsResult] = None) -> None:
     a1.set_xlabel("year")
     a1.set_ylabel("|wins - deserved| over runners")
     a1.set_title("Seats won against seats deserved")
-    a1.legend(fontsize=8)
+    top = max(float(np.abs(res.gap[m][:, res.ever]).max()) for m in METHODS)
+    a1.set_ylim(0, top * 1.45)  # room for the legend above the lines
+    a1.legend(fontsize=7.5, loc="upper left", ncol=3)
     bins = np.arange(0, max(int(v[res.ever].max()) for v in res.longest_wait.values()) + 2)
     for m in METHODS:
         a2.hist(res.longest_wait[m][res.ever], bins=bins, histtype="step", lw=1.8,
