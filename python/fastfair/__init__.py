@@ -22,6 +22,7 @@ from .lottery import LotteryPool, fair_probabilities
 from . import baselines
 from .allocation import OnlineAllocator, PublicDecisionMaker
 from .sampling import pipage_round, project_capped_simplex
+from .tickets import draw_tickets, ticket_odds
 
 try:
     __version__: str = _metadata.version("fastfair")
@@ -37,6 +38,8 @@ __all__ = [
     "baselines",
     "pipage_round",
     "project_capped_simplex",
+    "ticket_odds",
+    "draw_tickets",
 ]
 
 
