@@ -22,6 +22,7 @@ from .lottery import LotteryPool, fair_probabilities
 from . import baselines
 from .allocation import OnlineAllocator, PublicDecisionMaker
 from .sampling import pipage_round, project_capped_simplex
+from . import interop
 
 try:
     __version__: str = _metadata.version("fastfair")
@@ -35,6 +36,7 @@ __all__ = [
     "LotteryPool",
     "fair_probabilities",
     "baselines",
+    "interop",
     "pipage_round",
     "project_capped_simplex",
 ]

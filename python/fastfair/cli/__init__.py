@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import bench, lottery, plot
+    from . import bench, demo, lottery, plot
 
     parser = argparse.ArgumentParser(
         prog="fastfair",
@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     lottery.add_parser(sub)
     plot.add_parser(sub)
+    demo.add_parser(sub)
     return parser
 
 
