@@ -6,12 +6,12 @@ import contextlib
 import os
 import threading
 import warnings
-from typing import Any, Iterator, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .. import _core
+from .. import _core, _pandas
 from .._seed import StrSeedLike
 from . import draw as _draw
 from .audit import AuditReport, audit
@@ -201,7 +201,7 @@ class LotteryPool:
 
     # ---- lotteries ---------------------------------------------------------------
     def preview(
-        self, scores: ArrayLike, k: int, ids: Optional[Sequence[str]] = None
+        self, scores: ArrayLike, k: int, ids: Optional[Iterable[Union[str, int]]] = None
     ) -> NDArray[np.float64]:
         """The win probabilities a lottery with these scores would use; no draw.
 
@@ -214,17 +214,21 @@ class LotteryPool:
         -------
         numpy.ndarray of float64, shape (len(scores),)
             In the order of ``scores`` (of ``ids`` when given). The pool is unchanged.
+            A pandas Series with the index of ``scores`` when ``scores`` is one.
         """
+        scores, series = _pandas.unwrap(scores)
+        id_list = _pandas.ids_list(_pandas.series_ids(series, ids))
         with self._exclusive():
-            entries = self._members.align(scores, ids, self.n_entrants)
-            return _draw.preview(self._core, entries, k)
+            entries = self._members.align(scores, id_list, self.n_entrants)
+            pi = _draw.preview(self._core, entries, k)
+        return _pandas.rewrap(pi, series)  # type: ignore[no-any-return]
 
     def run_lottery(
         self,
         scores: ArrayLike,
         k: int,
         seed: StrSeedLike = None,
-        ids: Optional[Sequence[str]] = None,
+        ids: Optional[Iterable[Union[str, int]]] = None,
     ) -> NDArray[np.int8]:
         """Run one lottery: draw exactly ``k`` winners and record everything.
 
@@ -246,10 +250,13 @@ class LotteryPool:
             read little-endian; the string itself is recorded in
             :attr:`seed_strings` (and saved). The seed used is recorded
             (:attr:`seeds`).
-        ids : sequence of str, optional
+        ids : sequence of str (or of integer labels), optional
             Entrant ids of the rows of ``scores``. Known ids keep their pool position,
             unknown ids join the pool (in order), pool members not listed get score 0.
-            A pool uses ids from its first lottery on, or never.
+            A pool uses ids from its first lottery on, or never. Integer labels are
+            stored as their decimal text. A pandas Series as ``scores`` (duck typed:
+            ``.index`` and ``.to_numpy()``) uses its index as ``ids`` unless ``ids``
+            is given, and the winners come back as a Series with that index.
 
         Returns
         -------
@@ -267,8 +274,11 @@ class LotteryPool:
         UserWarning
             When new members join a pool with past lotteries (their past is zero).
         """
+        scores, series = _pandas.unwrap(scores)
+        id_list = _pandas.ids_list(_pandas.series_ids(series, ids))
         with self._exclusive():
-            return self._run_lottery(scores, k, seed, ids)
+            winners = self._run_lottery(scores, k, seed, id_list)
+        return _pandas.rewrap(winners, series)  # type: ignore[no-any-return]
 
     def _run_lottery(
         self,
@@ -406,6 +416,24 @@ class LotteryPool:
             core, members, seed_strings = _restored(st)
             self._name, self._core, self._members = name, core, members
             self._seed_strings = seed_strings
+
+    def to_json(self) -> str:
+        """The pool's full record as a JSON document (lossless, like :meth:`save`:
+        :meth:`from_json` rebuilds a pool that continues exactly; the format is
+        described in :mod:`fastfair._json`)."""
+        from .. import _json
+
+        return _json.dumps("LotteryPool", self.__getstate__())
+
+    @classmethod
+    def from_json(cls, text: Union[str, bytes]) -> LotteryPool:
+        """Rebuild a pool from :meth:`to_json`'s text (checked like a pickled state:
+        a malformed or inconsistent document is a ValueError)."""
+        from .. import _json
+
+        pool = cls.__new__(cls)
+        pool.__setstate__(_json.loads(text, "LotteryPool"))
+        return pool
 
     def save(self, path: PathLike) -> None:
         """Save the pool to ``path``: lossless, atomic, versioned, checksummed.
