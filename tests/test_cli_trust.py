@@ -492,3 +492,19 @@ def test_exit_codes_are_documented_alike_everywhere():
     assert table == epilog == doc == constants == EXIT_CODES
     assert "exit codes:" in run("--help").stdout
     assert "exit codes:" in run("lottery", "draw", "--help").stdout
+
+
+def test_out_that_is_a_device_or_fifo_is_never_replaced(drawn, tmp_path, capsys):
+    """Renaming a temporary file over ``/dev/null`` (as root) would replace the device:
+    a non-regular --out is refused before anything happens."""
+    pool, entrants = drawn
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    before = pool.read_bytes()
+    for out in ("/dev/null", fifo):
+        for action in ("draw", "preview"):
+            p = cli(capsys, "lottery", action, pool, entrants, "-k", 2, "--out", out)
+            assert "not a regular file" in one_line_error(p, 2)
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    assert not os.path.isfile(fifo)
+    assert pool.read_bytes() == before
