@@ -508,3 +508,28 @@ def test_out_that_is_a_device_or_fifo_is_never_replaced(drawn, tmp_path, capsys)
     assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
     assert not os.path.isfile(fifo)
     assert pool.read_bytes() == before
+
+
+def test_parallel_first_draws_with_expect_lottery_record_exactly_one(tmp_path):
+    """Four organisers start the same new pool at once with --expect-lottery 1: the
+    pool is loaded under the lock, so exactly one draw is recorded, the others exit 5."""
+    pool, entrants = tmp_path / "new.ffl", tmp_path / "e.csv"
+    write_entrants(entrants)
+    procs = [
+        subprocess.Popen(
+            [*FF, "lottery", "draw", str(pool), str(entrants), "-k", "2", "--create",
+             "--expect-lottery", "1", "--seed", str(i)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(4)
+    ]
+    codes = []
+    for p in procs:
+        codes.append(p.wait(timeout=240))
+        err = p.stderr.read()
+        p.stderr.close()
+        assert "Traceback" not in err
+    assert sorted(codes) == [0, 5, 5, 5], codes
+    loaded = ff.LotteryPool.load(pool)
+    assert loaded.n_lotteries == 1
+    assert loaded.seeds.tolist() == [codes.index(0)]
