@@ -251,8 +251,9 @@ def _draw(
 def _winners_text(
     pool: Any, ids: list[str], scores: list[float], pi: Any, won: Any
 ) -> str:
+    seed, seed_string = out_files.pool_seed(pool)
     return out_files.winners_text(
-        ids, scores, pi, won, lottery=pool.n_lotteries, seed=int(pool.seeds[-1])
+        ids, scores, pi, won, lottery=pool.n_lotteries, seed=seed, seed_string=seed_string
     )
 
 
