@@ -140,13 +140,8 @@ def test_equal_entrants_groups_are_formed():
     assert set(groups) <= {0, 1, 2} and len(groups) >= 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the projection kernel gives identical entrants probabilities 1 ulp apart "
-    "(0.6500000000000034 vs 0.6499999999999998); the numeric fix makes them equal. "
-    "Printing does not round this away on purpose: remove this mark once it passes.",
-)
 def test_equal_entrants_print_equal():
+    # identical entrants get bit-identical probabilities (the projection keeps ties)
     groups = _equal_entrants_odds()
     assert all(len(texts) == 1 for texts in groups.values()), dict(groups)
 
