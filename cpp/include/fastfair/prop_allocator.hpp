@@ -78,6 +78,7 @@ public:
     }
 
     // Churn. add_agent: a new agent with deficit 0, counting only items from now on.
+    // Amortised O(1) with unit weights (O(n) with weights, for sigma2).
     std::size_t add_agent(double weight) {
         require_agents(n_ + 1);
         moments_.fold(plain_sigma2());
@@ -89,8 +90,27 @@ public:
         act_.push_back(1);
         ++n_;
         resize_scratch();
-        refresh_weights();
+        // the same sum, in the same order, as refresh_weights (new agent last)
+        W_all_ += weight;
+        ++n_active_;
+        unit_w_ = unit_w_ && weight == 1.0;
+        sigma2_all_ = sigma2_of(W_all_, n_active_, nullptr);
         return n_ - 1;
+    }
+    // Grow to n agents in one reallocation (new agents active, weight 1, deficit 0).
+    void grow_to(std::size_t n) {
+        if (n <= n_) return;
+        require_agents(n);
+        moments_.fold(plain_sigma2());
+        D_.resize(n, 0.0);
+        M_.resize(n, 0.0);
+        total_.resize(n, 0.0);
+        own_.resize(n, 0.0);
+        w_.resize(n, 1.0);
+        act_.resize(n, 1);
+        n_ = n;
+        resize_scratch();
+        refresh_weights();
     }
     void remove_agent(std::size_t i) noexcept {
         act_[i] = 0;
@@ -128,17 +148,13 @@ public:
         W_all_ = W;
         sigma2_all_ = n_active_ == 0 ? 0.0 : sigma2_of(W, n_active_, nullptr);
     }
-    void resize_scratch() {
-        dm_.assign(n_, 0.0);
-        lm_.assign(n_, 0.0);
-        lg_.assign(n_, 0.0);
-        delta_.assign(n_, 0.0);
-        ve_.assign(n_, 0.0);
-        e_.assign(n_, 0);
-    }
-    // Grow an engine to n agents (state restore), all new agents active with weight 1.
-    void grow_to(std::size_t n) {
-        while (n_ < n) add_agent(1.0);
+    void resize_scratch() {  // amortised: scratch contents never outlive a step
+        dm_.resize(n_, 0.0);
+        lm_.resize(n_, 0.0);
+        lg_.resize(n_, 0.0);
+        delta_.resize(n_, 0.0);
+        ve_.resize(n_, 0.0);
+        e_.resize(n_, 0);
     }
 
     // State (public for the bindings' get_state / set_state).
