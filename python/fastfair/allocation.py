@@ -9,7 +9,7 @@ with ``phi_p(x) = (1 + max(x, 0)^2)^(p/2)`` (paper-formulas.md sections 2-6, 9).
 from __future__ import annotations
 
 import numbers
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, Literal, Optional, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -95,6 +95,9 @@ def _check_p(p: Any) -> Optional[float]:
         msg = f"p must be a finite number >= 2, got {q}"
         raise ValueError(msg)
     return q
+
+
+_RuleT = TypeVar("_RuleT", bound="_PotentialRule")
 
 
 class _PotentialRule:
@@ -183,7 +186,7 @@ class _PotentialRule:
     _STATE_DEFAULTS: Dict[str, Any] = {}
 
     @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> Any:
+    def from_state(cls: type[_RuleT], state: Dict[str, Any]) -> _RuleT:
         """Rebuild the object from ``state``; it continues exactly as the original."""
         if not isinstance(state, dict):
             msg = f"state must be a dict, got {type(state).__name__}"
@@ -199,6 +202,21 @@ class _PotentialRule:
             msg = f"state is missing key {exc}"
             raise ValueError(msg) from None
         return obj
+
+    def to_json(self) -> str:
+        """``state`` as a JSON document (lossless: ``from_json`` rebuilds the object
+        exactly; the format is described in :mod:`fastfair._json`)."""
+        from . import _json
+
+        return _json.dumps(type(self).__name__, self.state)
+
+    @classmethod
+    def from_json(cls: type[_RuleT], text: Union[str, bytes]) -> _RuleT:
+        """Rebuild the object from ``to_json()``'s text; it continues exactly as the
+        original would. A document for another class, or malformed, is a ValueError."""
+        from . import _json
+
+        return cls.from_state(_json.loads(text, cls.__name__))
 
     def __getstate__(self) -> Dict[str, Any]:
         return self.state
