@@ -135,7 +135,7 @@ def test_seed_minus_one_through_the_installed_command(tmp_path):
     p = run("plot", "stream", "--seed", "-1", "--out", tmp_path / "x.png", check=False)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr == ("fastfair plot stream: error: argument --seed: must be an "
-                        "integer in [0, 2**64), got '-1'\n")
+                        "integer in [0, 2**64), got -1\n")
     assert not (tmp_path / "x.png").exists()
 
 

@@ -22,6 +22,8 @@ from .lottery import LotteryPool, fair_probabilities
 from . import baselines
 from .allocation import OnlineAllocator, PublicDecisionMaker
 from .sampling import pipage_round, project_capped_simplex
+from .tickets import draw_tickets, ticket_odds
+from . import interop
 
 try:
     __version__: str = _metadata.version("fastfair")
@@ -35,8 +37,11 @@ __all__ = [
     "LotteryPool",
     "fair_probabilities",
     "baselines",
+    "interop",
     "pipage_round",
     "project_capped_simplex",
+    "ticket_odds",
+    "draw_tickets",
 ]
 
 

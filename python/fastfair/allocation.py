@@ -9,7 +9,7 @@ with ``phi_p(x) = (1 + max(x, 0)^2)^(p/2)`` (paper-formulas.md sections 2-6, 9).
 from __future__ import annotations
 
 import numbers
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, Literal, Optional, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -47,15 +47,25 @@ def _check_weight(weight: Any) -> float:
     return w
 
 
-def _check_agent(agent: Any) -> int:
+def _check_agent(agent: Any, n: int) -> int:
     if isinstance(agent, (bool, np.bool_)) or not isinstance(agent, numbers.Integral):
         msg = f"agent must be an int, got {type(agent).__name__}"
         raise TypeError(msg)
+    if not 0 <= agent < n:
+        msg = f"agent index must lie in [0, {n}), got {agent}"
+        raise ValueError(msg)
     return int(agent)
 
 
+_MAX_AGENTS = 2**24
+
+
 def _check_n(n_agents: Any) -> int:
-    return as_int(n_agents, "n_agents", 1)
+    n = as_int(n_agents, "n_agents", 1)
+    if n > _MAX_AGENTS:
+        msg = f"n_agents must be an integer in [1, 2^24], got {n}"
+        raise ValueError(msg)
+    return n
 
 
 def _check_real(x: Any, name: str) -> Optional[float]:
@@ -64,7 +74,11 @@ def _check_real(x: Any, name: str) -> Optional[float]:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         msg = f"{name} must be a real number or None, got {type(x).__name__}"
         raise TypeError(msg)
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:
+        msg = f"{name} is too large: {x}"
+        raise ValueError(msg) from None
 
 
 def _check_discount(discount: Any) -> Optional[float]:
@@ -81,6 +95,9 @@ def _check_p(p: Any) -> Optional[float]:
         msg = f"p must be a finite number >= 2, got {q}"
         raise ValueError(msg)
     return q
+
+
+_RuleT = TypeVar("_RuleT", bound="_PotentialRule")
 
 
 class _PotentialRule:
@@ -152,7 +169,7 @@ class _PotentialRule:
         inputs keep one entry per agent ever added (removed agents' entries are
         ignored). ValueError for an unknown or already removed agent."""
         self._require_churn()
-        self._impl.remove_agent(_check_agent(agent))
+        self._impl.remove_agent(_check_agent(agent, self.n_agents))
 
     def _require_churn(self) -> None:
         if not hasattr(self._impl, "add_agent"):
@@ -169,7 +186,7 @@ class _PotentialRule:
     _STATE_DEFAULTS: Dict[str, Any] = {}
 
     @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> Any:
+    def from_state(cls: type[_RuleT], state: Dict[str, Any]) -> _RuleT:
         """Rebuild the object from ``state``; it continues exactly as the original."""
         if not isinstance(state, dict):
             msg = f"state must be a dict, got {type(state).__name__}"
@@ -185,6 +202,21 @@ class _PotentialRule:
             msg = f"state is missing key {exc}"
             raise ValueError(msg) from None
         return obj
+
+    def to_json(self) -> str:
+        """``state`` as a JSON document (lossless: ``from_json`` rebuilds the object
+        exactly; the format is described in :mod:`fastfair._json`)."""
+        from . import _json
+
+        return _json.dumps(type(self).__name__, self.state)
+
+    @classmethod
+    def from_json(cls: type[_RuleT], text: Union[str, bytes]) -> _RuleT:
+        """Rebuild the object from ``to_json()``'s text; it continues exactly as the
+        original would. A document for another class, or malformed, is a ValueError."""
+        from . import _json
+
+        return cls.from_state(_json.loads(text, cls.__name__))
 
     def __getstate__(self) -> Dict[str, Any]:
         return self.state
@@ -308,6 +340,7 @@ class OnlineAllocator(_PotentialRule):
             from ._efk import make_efk_engine  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
             self._impl = make_efk_engine(n, levels, pv)
+            tb = "index"  # efk always breaks ties by the lowest index
         elif notion == "prop":
             self._impl = _core.PropEngine(n, pv, g, tb, w)
         else:

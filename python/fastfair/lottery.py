@@ -16,12 +16,12 @@ from __future__ import annotations
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Literal, Optional, Union, overload
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from . import _core
+from . import _core, _pandas
 from ._validate import as_float_vector
 from .pool import SAVE_MAGIC, SAVE_VERSION, AuditReport, LotteryPool
 
@@ -58,19 +58,64 @@ class SolverInfo:
         return getattr(self, key)
 
 
+Solver = Literal["exact", "pgd"]
+
+
+@overload
+def fair_probabilities(
+    deserved: ArrayLike,
+    received: ArrayLike,
+    k: float,
+    eligible: Optional[ArrayLike] = ...,
+    solver: Solver = ...,
+    *,
+    return_info: Literal[False] = ...,
+    start: Optional[ArrayLike] = ...,
+    step: float = ...,
+    tol: float = ...,
+    max_iter: int = ...,
+) -> NDArray[np.float64]: ...
+@overload
+def fair_probabilities(
+    deserved: ArrayLike,
+    received: ArrayLike,
+    k: float,
+    eligible: Optional[ArrayLike] = ...,
+    solver: Solver = ...,
+    *,
+    return_info: Literal[True],
+    start: Optional[ArrayLike] = ...,
+    step: float = ...,
+    tol: float = ...,
+    max_iter: int = ...,
+) -> tuple[NDArray[np.float64], SolverInfo]: ...
+@overload
+def fair_probabilities(
+    deserved: ArrayLike,
+    received: ArrayLike,
+    k: float,
+    eligible: Optional[ArrayLike] = ...,
+    solver: Solver = ...,
+    *,
+    return_info: bool,
+    start: Optional[ArrayLike] = ...,
+    step: float = ...,
+    tol: float = ...,
+    max_iter: int = ...,
+) -> Union[NDArray[np.float64], tuple[NDArray[np.float64], SolverInfo]]: ...
 def fair_probabilities(
     deserved: ArrayLike,
     received: ArrayLike,
     k: float,
     eligible: Optional[ArrayLike] = None,
-    solver: str = "exact",
+    solver: Solver = "exact",
     *,
     return_info: bool = False,
     start: Optional[ArrayLike] = None,
     step: float = 1.0,
     tol: float = 1e-10,
     max_iter: int = 10_000,
-) -> Any:
+) -> Union[NDArray[np.float64], tuple[NDArray[np.float64], SolverInfo]]:
     """Win probabilities that minimise the blog's unfairness objective.
 
     Minimises ``|| deserved - received - pi ||_2`` over ``0 <= pi <= 1``,
@@ -107,6 +152,8 @@ def fair_probabilities(
     Returns
     -------
     pi : numpy.ndarray of float64, shape (n,)
+        A pandas Series with the same index instead, when ``deserved`` or
+        ``received`` is one (Series arguments must share one index).
     info : SolverInfo
         Only with ``return_info=True``.
 
@@ -122,8 +169,11 @@ def fair_probabilities(
     >>> ff.fair_probabilities([0.3, 0.5, 0.9, 0.1], [0, 0, 0, 0], 2).round(3).tolist()
     [0.35, 0.55, 0.95, 0.15]
     """
-    d = as_float_vector(deserved, "deserved")
-    r = as_float_vector(received, "received")
+    series = _pandas.common_series(deserved, received, eligible, start)
+    d = as_float_vector(_pandas.unwrap(deserved)[0], "deserved")
+    r = as_float_vector(_pandas.unwrap(received)[0], "received")
+    eligible = _pandas.unwrap(eligible)[0]
+    start = _pandas.unwrap(start)[0]
     if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):
         msg = f"k must be a real number, got {type(k).__name__}"
         raise TypeError(msg)
@@ -150,6 +200,7 @@ def fair_probabilities(
         d, r, float(k), el, solver, start_arr, float(step), float(tol), int(max_iter)
     )
     info = SolverInfo(solver, int(iterations), bool(converged), float(last_change))
+    pi = _pandas.rewrap(pi, series)
     if return_info:
         return pi, info
     if not converged:
