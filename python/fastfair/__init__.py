@@ -23,6 +23,7 @@ from . import baselines
 from .allocation import OnlineAllocator, PublicDecisionMaker
 from .sampling import pipage_round, project_capped_simplex
 from .tickets import draw_tickets, ticket_odds
+from . import interop
 
 try:
     __version__: str = _metadata.version("fastfair")
@@ -36,6 +37,7 @@ __all__ = [
     "LotteryPool",
     "fair_probabilities",
     "baselines",
+    "interop",
     "pipage_round",
     "project_capped_simplex",
     "ticket_odds",

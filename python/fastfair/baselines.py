@@ -12,6 +12,7 @@ thread-safe.
 from __future__ import annotations
 
 import numbers
+from typing import TypeVar
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -21,6 +22,9 @@ from . import _core
 from .allocation import _check_n
 
 __all__ = ["Benade2018", "GreedyMaxDeficit", "RoundRobin"]
+
+
+_BaselineT = TypeVar("_BaselineT", bound="_Baseline")
 
 
 class _Baseline:
@@ -90,7 +94,7 @@ class _Baseline:
         return {"args": self._args, "engine": self._impl.get_state()}
 
     @classmethod
-    def from_state(cls, state: Dict[str, Any]) -> Any:
+    def from_state(cls: type[_BaselineT], state: Dict[str, Any]) -> _BaselineT:
         """Rebuild from ``state``; it continues exactly as the original."""
         if not isinstance(state, dict) or "args" not in state or "engine" not in state:
             msg = "state must be a dict with keys 'args' and 'engine'"
