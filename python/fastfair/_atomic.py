@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import errno
 import stat
 import tempfile
 from typing import IO, Any, Iterator, Optional, Union
@@ -111,8 +112,12 @@ def atomic_write(path: PathLike, mode: str = "wb", **open_kwargs: Any) -> Iterat
     """
     target = resolve_target(path)
     directory = os.path.dirname(os.path.abspath(target))
-    remove_stale_temps(target)
     old = _existing(target)
+    if old is not None and not stat.S_ISREG(old.st_mode):
+        # renaming over /dev/null or a FIFO (as root) would replace the node itself
+        raise IsADirectoryError(errno.EISDIR if stat.S_ISDIR(old.st_mode) else errno.EPERM,
+                                "not a regular file", os.fspath(path))
+    remove_stale_temps(target)
     fd, tmp = tempfile.mkstemp(
         prefix=f"{temp_prefix(target)}{os.getpid()}-", suffix=".tmp", dir=directory
     )
