@@ -229,3 +229,15 @@ def test_arbitrary_bytes_give_entrants_or_a_clean_error(tmp_path, blob):
     assert got_ids and len(got_ids) == len(scores)
     assert len(set(got_ids)) == len(got_ids) and all(i == i.strip() and i for i in got_ids)
     assert all(0 <= s < float("inf") for s in scores)
+
+
+def test_the_tickets_commands_share_the_reader(tmp_path, capsys):
+    from fastfair.cli import main
+
+    path = tmp_path / "hat.csv"
+    path.write_text("club;Runner ID;Tickets\nX;a;1\nY;b;3\nZ;c;1e-400\n")
+    assert main(["tickets", "odds", str(path), "-k", "1"]) == 2
+    assert "line 4" in capsys.readouterr().err
+    path.write_text("club;Runner ID;Tickets\nX;a;1\nY;b;3\n")
+    assert main(["tickets", "odds", str(path), "-k", "1", "--id-column", "club"]) == 0
+    assert "X" in capsys.readouterr().out

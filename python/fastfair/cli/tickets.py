@@ -20,16 +20,15 @@ from typing import Any, Optional
 import numpy as np
 
 from .errors import CliError
-from .files import csv_text, write_text_atomic
+from .files import add_csv_options, csv_text, write_text_atomic
 
 
 def read_entrants(path: str, args: argparse.Namespace) -> tuple[list[str], list[float]]:
-    """The entrants file as (ids, tickets): the one place that reads it, so switching to
-    the shared reader with its CSV options is a one-line change."""
+    """The entrants file as (ids, tickets), by the shared reader and its CSV options
+    (``--id-column``, ``--score-column``, ``--delimiter``, ``--encoding``, ...)."""
     from . import files
 
-    del args  # the shared reader will take its CSV options from here
-    return files.read_entrants(path)
+    return files.read_entrants(path, args)
 
 
 def add_parser(sub: Any) -> None:
@@ -49,6 +48,7 @@ def add_parser(sub: Any) -> None:
         q.add_argument("--waitlist", type=int, default=0, metavar="M",
                        help="number of waitlist places drawn after the winners")
         q.add_argument("--out", help="CSV file to write (default: standard output)")
+        add_csv_options(q)
 
     o = tsub.add_parser("odds", help="every entrant's exact odds (publish before)")
     common(o)
