@@ -78,6 +78,17 @@ def test_errors_are_one_line_exit_2(entrants, tmp_path, args, needle):
     assert p.stdout == ""
 
 
+def test_csv_options_are_shared_with_lottery(tmp_path):
+    path = tmp_path / "semi.csv"
+    path.write_text("tickets;bib\n4;a\n1;b\n2;c\n")
+    p = run("tickets", "odds", path, "-k", 1, "--delimiter", ";", "--id-column", "bib",
+            "--score-column", "tickets")
+    rows = list(csv.DictReader(p.stdout.splitlines()))
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    np.testing.assert_allclose([float(r["probability"]) for r in rows],
+                               [4 / 7, 1 / 7, 2 / 7], rtol=0, atol=1e-15)
+
+
 def test_draw_requires_a_seed(entrants):
     path, _ = entrants
     p = run("tickets", "draw", path, "-k", 2, check=False)

@@ -3,7 +3,8 @@
     fastfair tickets odds ENTRANTS.csv -k K [--waitlist M] [--out ODDS.csv]
     fastfair tickets draw ENTRANTS.csv -k K --seed S [--waitlist M] [--out DRAW.csv]
 
-ENTRANTS.csv has rows id,tickets (a header line is optional; 0 tickets = not entered).
+ENTRANTS.csv has rows id,tickets (read like `fastfair lottery`'s entrants, with the same
+CSV options; a tickets/score column header is optional; 0 tickets = not entered).
 Publish the exact odds before the draw (``odds``: every entrant's probability of a
 place and, with --waitlist M, of a place or one of the first M waitlist spots), then
 draw with a seed announced in advance (``draw``: the winners in draw order, then the
@@ -19,13 +20,14 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .argtypes import seed_int, whole_number
 from .errors import CliError
 from .files import add_csv_options, csv_text, write_text_atomic
 
 
 def read_entrants(path: str, args: argparse.Namespace) -> tuple[list[str], list[float]]:
-    """The entrants file as (ids, tickets), by the shared reader and its CSV options
-    (``--id-column``, ``--score-column``, ``--delimiter``, ``--encoding``, ...)."""
+    """The entrants file as (ids, tickets), by the shared reader of ``fastfair lottery``
+    (same CSV options: --id-column, --score-column, --header, --delimiter, --encoding)."""
     from . import files
 
     return files.read_entrants(path, args)
@@ -43,9 +45,9 @@ def add_parser(sub: Any) -> None:
 
     def common(q: argparse.ArgumentParser) -> None:
         q.add_argument("entrants", help="CSV file of id,tickets rows (header optional)")
-        q.add_argument("-k", "--winners", type=int, required=True, dest="k",
+        q.add_argument("-k", "--winners", type=whole_number, required=True, dest="k",
                        help="number of places")
-        q.add_argument("--waitlist", type=int, default=0, metavar="M",
+        q.add_argument("--waitlist", type=whole_number, default=0, metavar="M",
                        help="number of waitlist places drawn after the winners")
         q.add_argument("--out", help="CSV file to write (default: standard output)")
         add_csv_options(q)
@@ -55,7 +57,7 @@ def add_parser(sub: Any) -> None:
     o.set_defaults(run=_run_odds)
     d = tsub.add_parser("draw", help="draw the hat with a seed announced in advance")
     common(d)
-    d.add_argument("--seed", type=int, required=True,
+    d.add_argument("--seed", type=seed_int, required=True,
                    help="an integer in [0, 2**64): the same seed gives the same draw")
     d.set_defaults(run=_run_draw)
 
