@@ -55,7 +55,7 @@ def deficit_traces(
         msg = f"notion must be 'prop' or 'ef', got {notion!r}"
         raise ValueError(msg)
     values = stream(name, n_agents, rounds, seed)
-    ours = OnlineAllocator(n_agents, notion=notion)
+    ours = OnlineAllocator(n_agents, notion=notion)  # type: ignore[arg-type]  # checked above
     methods: dict[str, Any] = {
         "fastfair": ours,
         "round-robin": RoundRobin(n_agents),

@@ -213,7 +213,7 @@ def online(quick: bool, progress: Progress) -> list[Any]:
             reference = ref.PdmReference
         else:
             V = rng.random((batch_t // (16 if n > 64 and notion == "ef" else 1), n))
-            make = lambda: ff.OnlineAllocator(n, notion=notion)  # noqa: E731
+            make = lambda: ff.OnlineAllocator(n, notion=notion)  # type: ignore[arg-type]  # noqa: E731
             reference = ref.PropReference if notion == "prop" else ref.EfReference
         T = V.shape[0]
         small = V[: min(ref_t, T)]
