@@ -13,9 +13,9 @@
 // every term shifted by the largest log.
 // Ties: TieBreak::Index takes the lowest index among exact minima (the original rule);
 // TieBreak::Value takes, among the candidates within a relative kTieRel of the minimum S
-// (S measured over the terms the round can change, a lower bound of the whole sum), the
-// highest value to the recipient, then the largest total envy sum_j E_aj, then the
-// lowest index. Not thread-safe.
+// (the whole potential; it is summed only in rounds where the terms the round changes do
+// not settle the question), the highest value to the recipient, then the largest total
+// envy sum_j E_aj, then the lowest index. Not thread-safe.
 #pragma once
 
 #include "fastfair/online_common.hpp"
@@ -247,7 +247,18 @@ private:
             }
         }
         if (tie_ == TieBreak::Value) {
-            const double lim = best_delta + kTieRel * (S_floor + best_delta);
+            const bool shifted = lmax > kLogFastLimit;
+            double lim = best_delta + kTieRel * (S_floor + best_delta);
+            // S_floor leaves out the terms no candidate changes. When a candidate lies
+            // beyond that tolerance but within the largest S could be, measure against
+            // the whole potential (O(n^2), only in such rounds).
+            const double S_up = shifted ? md : md * std::exp(lmax);
+            const double lim_up = best_delta + kTieRel * S_up;
+            bool unsure = false;
+            for (std::size_t a = 0; a < n && !unsure; ++a)
+                unsure = a != best && !(Masked && !e_[a]) && delta_[a] > lim &&
+                         delta_[a] <= lim_up;
+            if (unsure) lim = best_delta + kTieRel * (whole_S(shifted ? lmax : 0.0) + best_delta);
             double best_env = NAN;  // computed lazily (value ties only)
             for (std::size_t a = 0; a < n; ++a) {
                 if (a == best || (Masked && !e_[a]) || !(delta_[a] <= lim)) continue;
@@ -292,6 +303,19 @@ private:
         }
         ++t_;
         return static_cast<std::int64_t>(best);
+    }
+
+    // S of the state before the round: m + sum (phi - 1), or sum phi e^-shift.
+    double whole_S(double shift) const noexcept {
+        double s = 0.0;
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) {
+                if (i == j) continue;
+                const std::size_t k = i * n_ + j;
+                s += shift == 0.0 ? pc_[k] : std::exp(lc_[k] - shift);
+            }
+        const double md = static_cast<double>(n_) * static_cast<double>(n_ - 1);
+        return shift == 0.0 ? md + s : s;
     }
 
     double envy_sum(std::size_t a) const noexcept {
