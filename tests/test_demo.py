@@ -35,7 +35,8 @@ def test_demo_writes_every_file_consistently(tmp_path, capsys):
         assert entrants[0] == ["id", "score"] and odds[0][:2] == ["id", "score"]
         ids = [r[0] for r in entrants[1:]]
         assert [r[0] for r in odds[1:]] == ids
-        probs = np.array([float(r[-1]) for r in odds[1:]])
+        col_p = odds[0].index("probability")
+        probs = np.array([float(r[col_p]) for r in odds[1:]])
         k = int(pool.lottery_sizes[year - 1])
         assert abs(probs.sum() - k) < 1e-9
         won = [r[0] for r in winners[1:]]
