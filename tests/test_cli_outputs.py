@@ -321,3 +321,27 @@ def test_pool_seed_reads_string_seeds_when_the_pool_has_them():
 
     assert outputs.pool_seed(WithStrings()) == (int(pool.seeds[-1]), "lotto 3 14 15")
     assert outputs.pool_seed(WithStrings(), 0) == (int(pool.seeds[0]), None)
+
+
+def test_history_with_string_seeds_and_retired_members():
+    pool = ff.LotteryPool("club")
+    ids = [f"m{i}" for i in range(10)]
+    if not hasattr(pool, "retire"):
+        pytest.skip("this pool has no retire()")
+    pool.run_lottery(np.ones(10), 3, seed=1, ids=ids)
+    pool.run_lottery(np.r_[0.0, np.ones(9)], 3, seed=2, ids=ids)
+    pool.retire(["m0", "m1"])
+    with pytest.warns(UserWarning, match="joined"):
+        pool.run_lottery(np.ones(9), 3, seed=3, ids=ids[2:] + ["new"])
+    buf = io.StringIO()
+    history.write_history(buf, pool, all_members=True)
+    rows = rows_of(buf.getvalue())
+    listed = {(r["lottery"], r["id"]) for r in rows}
+    assert ("1", "m0") in listed and ("2", "m0") not in listed  # m0 last entered in 1
+    assert ("2", "m1") in listed and ("3", "m1") not in listed  # retired after 2
+    assert ("3", "m2") in listed and ("3", "new") in listed
+    # the plain export: only who entered
+    buf = io.StringIO()
+    history.write_history(buf, pool)
+    assert {r["id"] for r in rows_of(buf.getvalue()) if r["lottery"] == "3"} == set(
+        ids[2:] + ["new"])

@@ -201,3 +201,40 @@ def test_report_of_an_empty_pool():
     pool = ff.LotteryPool("empty")
     assert "no lotteries recorded yet" in report.report_text(pool)
     assert "No lotteries recorded yet." in report.report_html(pool)
+
+
+def test_report_shows_real_string_seeds_and_retirements():
+    pool = ff.LotteryPool("club")
+    if not hasattr(pool, "seed_strings") or not hasattr(pool, "retire"):
+        pytest.skip("this pool has no string seeds / retire()")
+    ids = [f"m{i}" for i in range(8)]
+    pool.run_lottery(np.ones(8), 2, seed="04 11 23 35 42", ids=ids)
+    pool.retire(["m0"])
+    pool.run_lottery(np.ones(7), 2, seed=9, ids=ids[1:])
+    text = report.report_text(pool)
+    blocks = text.split("\nLottery ")[1:]
+    assert f"{int(pool.seeds[0])} (from the string '04 11 23 35 42')" in blocks[0]
+    assert "from the string" not in blocks[1]
+    assert "retired members              1" in text
+    assert "ok: all 2 lotteries re-derive exactly" in text
+
+
+def test_report_shows_a_real_waitlist_and_decline(tmp_path):
+    pool = ff.LotteryPool("race")
+    if not hasattr(pool, "decline"):
+        pytest.skip("this pool has no waitlists")
+    ids = [f"r{i}" for i in range(30)]
+    won = pool.run_lottery(np.ones(30), 5, seed=1, ids=ids, waitlist=4)
+    decliner = next(i for i, x in zip(ids, won) if x)
+    replacement = pool.decline(decliner)
+    alternates = pool.waitlist()
+    text = report.report_text(pool)
+    assert f"4 alternates: {', '.join(map(str, alternates))}" in text
+    assert f"1 decline: {decliner} -> {replacement}" in text
+    assert "ok (re-derived exactly)" in text
+    page = report.report_html(pool)
+    assert f"<li>{decliner} -&gt; {replacement}</li>" in page
+    # through a saved file and the command
+    path = tmp_path / "race.ffl"
+    pool.save(path)
+    assert run("lottery", "report", path).stdout == text

@@ -1,7 +1,8 @@
 """``fastfair lottery history POOL --out FILE``: every past lottery as one CSV.
 
 One row per entrant and lottery, for the entrants of that lottery (score > 0; with
-``--all-members`` also the members who entered an earlier lottery but not this one), in lottery order and,
+``--all-members`` also the members who entered an earlier lottery but not this one;
+retired members only up to the last lottery they entered), in lottery order and,
 within a lottery, pool order (the order in which entrants first joined). Columns:
 
     lottery               the lottery's number (1 = the first)
@@ -73,6 +74,16 @@ def write_history(
     n_lotteries = scores.shape[1] if scores.ndim == 2 else 0
     # who had entered this lottery or an earlier one (for --all-members)
     entered_by = np.logical_or.accumulate(scores > 0, axis=1) if all_members else None
+    if entered_by is not None and n_lotteries:
+        # retired members (when the pool records them) are listed up to the last
+        # lottery they entered: they never enter again
+        index = {x: j for j, x in enumerate(ids)}
+        for member in getattr(pool, "retired", None) or []:
+            j = index.get(str(member))
+            if j is None:
+                continue
+            entered = np.flatnonzero(scores[j] > 0)
+            entered_by[j, (entered[-1] + 1 if entered.size else 0):] = False
 
     def emit(fh: IO[str]) -> int:
         writer = csv.writer(fh, lineterminator="\n")
