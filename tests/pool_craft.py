@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 import struct
 import warnings
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import fastfair as ff
 
 MAGIC = b"FFLOTPL\x00"
+OVERFLOW = [4, 2**62, 2**62, 2**62, 2**62]  # sums to 4 modulo 2**64
 HEAD = struct.Struct("<8sIQ")
 
 
@@ -76,3 +79,82 @@ def arrays_bytes(lengths: list[int], ks: list[int], seeds: list[int], n_values: 
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
+
+
+def header(**kw):
+    h = {"name": "x", "ids": None, "n_entrants": 4, "n_lotteries": 5, "n_values": 4}
+    h.update(kw)
+    return h
+
+
+def crafted_files():
+    """(name, bytes) of crafted files, each with a recomputed valid checksum."""
+    ok = arrays_bytes([4], [0], [0], 4)
+    over = arrays_bytes(OVERFLOW, [0] * 5, [0] * 5, 4)
+    yield "overflowing lengths", craft(header(), over)
+    yield "negative length", craft(
+        header(n_lotteries=2), arrays_bytes([-4, 8], [0, 0], [0, 0], 4))
+    yield "huge n_values", craft(header(n_lotteries=1, n_values=2**62), ok)
+    yield "huge n_lotteries", craft(header(n_lotteries=2**61), ok)
+    yield "n_values Infinity", craft(
+        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": 1, '
+                   b'"n_values": Infinity}', arrays=ok)
+    yield "n_lotteries NaN", craft(
+        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": NaN, '
+                   b'"n_values": 4}', arrays=ok)
+    yield "n_lotteries 1e400", craft(
+        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": 1e400, '
+                   b'"n_values": 4}', arrays=ok)
+    yield "n_lotteries 10**5000", craft(
+        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": '
+                   + b"9" * 5000 + b', "n_values": 4}', arrays=ok)
+    yield "negative n_values", craft(header(n_lotteries=1, n_values=-4), ok)
+    yield "n_lotteries float", craft(header(n_lotteries=1.0), ok)
+    yield "n_lotteries string", craft(header(n_lotteries="1"), ok)
+    yield "n_lotteries bool", craft(header(n_lotteries=True), ok)
+    yield "n_entrants wrong", craft(header(n_lotteries=1, n_entrants=9), ok)
+    yield "name not str", craft(header(n_lotteries=1, name=[1]), ok)
+    yield "ids not list", craft(header(n_lotteries=1, ids={"a": 1}), ok)
+    yield "ids ints", craft(header(n_lotteries=1, ids=[1, 2, 3, 4]), ok)
+    yield "ids duplicated", craft(header(n_lotteries=1, ids=["a", "a", "b", "c"]), ok)
+    yield "ids too few", craft(header(n_lotteries=1, ids=["a"]), ok)
+    yield "header a list", craft([1, 2, 3], ok)
+    yield "header missing keys", craft({"name": "x"}, ok)
+    yield "deep nesting", craft(raw_header=b"[" * 100_000 + b"]" * 100_000, arrays=ok)
+    yield "deep nesting in ids", craft(
+        raw_header=b'{"name": "x", "ids": ' + b"[" * 50_000 + b"]" * 50_000
+        + b', "n_entrants": 4, "n_lotteries": 1, "n_values": 4}', arrays=ok)
+    yield "non-ASCII header", craft(raw_header=b'{"name": "\xff\xfe"}', arrays=ok)
+    yield "header length past the end", craft(header(n_lotteries=1), ok,
+                                                 header_len=2**62)
+    yield "NaN scores", craft(header(n_lotteries=1), arrays_bytes(
+        [4], [0], [0], 4, scores=np.array([np.nan, 1, 1, 1])))
+    yield "k above entrants", craft(header(n_lotteries=1),
+                                       arrays_bytes([4], [9], [0], 4))
+    yield "trailing bytes", craft(header(n_lotteries=1), ok + b"\0" * 8)
+    yield "unknown version", craft(header(n_lotteries=1), ok, version=77)
+
+
+def saved_variants():
+    pool = small_pool(ids=True)
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "p.ffl")
+        pool.save(p)
+        with open(p, "rb") as fh:
+            data = fh.read()
+    yield "truncated", data[: len(data) // 2]
+    yield "truncated with checksum", resum(data[: len(data) // 2] + b"\0" * 32)
+    yield "empty", b""
+    yield "magic only", data[:8]
+    rng = np.random.default_rng(5)
+    for j in range(4):
+        flipped = bytearray(data)
+        pos = int(rng.integers(8, len(data) - 32))
+        flipped[pos] ^= 1 << int(rng.integers(8))
+        yield f"bit flip {j}", bytes(flipped)
+        yield f"bit flip {j} with checksum", resum(bytes(flipped))
+
+
+def all_cases() -> list[tuple[str, bytes]]:
+    """Every hostile file: crafted with a valid checksum, plus damaged saves."""
+    return list(crafted_files()) + list(saved_variants())

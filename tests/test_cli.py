@@ -97,8 +97,9 @@ def test_lottery_bad_csv_rows_name_the_line(tmp_path):
         "id,score\na,1\nb,abc\n": "line 3: score 'abc' is not a number",
         "id,score\na,1\na,2\n": "line 3: duplicate id 'a'",
         "a,1\nb,-2\n": "line 2: score must be a finite number >= 0",
-        "a,1\nb,nan\n": "line 2: score must be a finite number >= 0",
-        "a,1,3\n": "line 1: expected 2 fields",
+        "a,1\nb,nan\n": "line 2: score 'nan' is not a number",
+        "id,score\na,1,3\n": "line 2: 3 fields, more than the 2 of the header",
+        "a\n": "line 1: expected at least 2 fields",
         ",1\n": "line 1: empty id",
         "id,score\n": "no entrants",
     }

@@ -35,7 +35,8 @@ def test_demo_writes_every_file_consistently(tmp_path, capsys):
         assert entrants[0] == ["id", "score"] and odds[0][:2] == ["id", "score"]
         ids = [r[0] for r in entrants[1:]]
         assert [r[0] for r in odds[1:]] == ids
-        probs = np.array([float(r[-1]) for r in odds[1:]])
+        col_p = odds[0].index("probability")
+        probs = np.array([float(r[col_p]) for r in odds[1:]])
         k = int(pool.lottery_sizes[year - 1])
         assert abs(probs.sum() - k) < 1e-9
         won = [r[0] for r in winners[1:]]
@@ -43,6 +44,11 @@ def test_demo_writes_every_file_consistently(tmp_path, capsys):
         # the pool recorded exactly these winners
         col = pool.winners[:, year - 1]
         assert sorted(won) == sorted(pool.ids[j] for j in np.flatnonzero(col))
+    audit = (out / "lottery-audit.txt").read_text(encoding="utf-8")
+    assert "lotteries" in audit and "3" in audit
+    assert (out / "lottery-audit.html").read_text(encoding="utf-8").lstrip().startswith("<")
+    history = _rows(out / "history.csv")
+    assert "lottery" in history[0] and len(history) > 1
     sched = _rows(out / "scheduler.csv")
     assert sched[0][0] == "items" and sched[0][-1] == "bound"
     assert int(sched[-1][0]) == 20000

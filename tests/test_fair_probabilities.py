@@ -278,3 +278,47 @@ def test_exact_reference_and_pgd_agree_along_random_pools(seed):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             pool.run_lottery(s, k, seed=t)
+
+
+# --- deserved seats at any magnitude (issue 9): exact rational reference ---------------
+
+
+def _exact_seats(s, k):
+    return np.array([float(v) for v in ref.deserved_seats_exact(s, k)])
+
+
+def test_deserved_seats_near_the_smallest_float():
+    d = _core.deserved_seats(np.array([1e-310, 2e-310, 1e-310]), 2)
+    np.testing.assert_allclose(d, [0.5, 1.0, 0.5], rtol=0, atol=1e-15)
+    d = _core.deserved_seats(np.array([5e-324, 5e-324, 1e-323]), 1)
+    np.testing.assert_allclose(d, [0.25, 0.25, 0.5], rtol=0, atol=1e-15)
+    # near the largest float the sum overflows
+    d = _core.deserved_seats(np.array([1.7e308, 1.7e308, 1.7e308, 1.7e308]), 2)
+    np.testing.assert_allclose(d, [0.5] * 4, rtol=0, atol=1e-15)
+
+
+def test_deserved_seats_tiny_scores_next_to_a_capped_giant():
+    # the capped entrant's excess goes to scores 2^1000 below it
+    d = _core.deserved_seats(np.array([1e-320, 1e-320, 1e300]), 2)
+    np.testing.assert_allclose(d, [0.5, 0.5, 1.0], rtol=0, atol=1e-15)
+    d = _core.deserved_seats(np.array([1e-300, 3e-300, 1.0, 1.0]), 3)
+    np.testing.assert_allclose(d, [0.25, 0.75, 1.0, 1.0], rtol=0, atol=1e-15)
+
+
+def test_deserved_seats_match_exact_reference_at_every_magnitude(rng):
+    exps = np.array([-323, -310, -300, -200, -20, 0, 20, 200, 300, 307])
+    worst = 0.0
+    for _ in range(200):
+        n = int(rng.integers(1, 25))
+        centre = 10.0 ** rng.choice(exps, size=int(rng.integers(1, 3)))
+        s = rng.choice(centre, size=n) * rng.choice([0.0, 0.5, 1.0, 1.0, 3.0, 17.0], size=n)
+        s = np.minimum(s, 1.7e308)
+        n_pos = int(np.count_nonzero(s > 0))
+        k = int(rng.integers(0, n_pos + 1))
+        d = _core.deserved_seats(s, k)
+        exact = _exact_seats(s, k)
+        assert np.all((d >= 0) & (d <= 1))
+        assert np.all(d[s == 0] == 0)
+        assert abs(math.fsum(d) - k) <= 1e-12 * max(1, k)
+        worst = max(worst, float(np.max(np.abs(d - exact))))
+    assert worst <= 1e-12

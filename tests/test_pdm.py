@@ -121,3 +121,56 @@ def test_pdm_restore_continues_exactly(discount):
     np.testing.assert_array_equal(ra, b.run(U[500:]))
     np.testing.assert_array_equal(ra, c.run(U[500:]))
     np.testing.assert_array_equal(a.deficits, b.deficits)
+
+
+# ---- tie_break="welfare" (default) -------------------------------------------------
+def _one_vs_two(swap: bool) -> np.ndarray:
+    u = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    return u[:, ::-1].copy() if swap else u
+
+
+def test_majority_wins_most_rounds_and_labels_do_not_matter():
+    T = 3000
+    for swap in (False, True):
+        u = _one_vs_two(swap)
+        pdm = ff.PublicDecisionMaker(3)
+        assert pdm.tie_break == "welfare"
+        x = pdm.run(np.broadcast_to(u, (T, 3, 2)))
+        majority = 0 if swap else 1
+        share = float(np.mean(x == majority))
+        assert share > 0.6, share  # measured 2/3: each agent gets its share
+        # swapping the labels swaps the decisions, round for round
+        if swap:
+            np.testing.assert_array_equal(x, 1 - plain)
+        else:
+            plain = x
+        assert pdm.max_deficit <= pdm.bound()
+
+
+def test_index_ties_keep_the_original_rule():
+    pdm = ff.PublicDecisionMaker(3, tie_break="index")
+    x = pdm.run(np.broadcast_to(_one_vs_two(False), (300, 3, 2)))
+    # the lowest label wins every tie: the minority's alternative 0 wins 1/3 or more
+    assert np.mean(x == 0) >= 1 / 3 - 0.01
+
+
+def test_welfare_choice_is_a_minimiser():
+    rng = np.random.default_rng(3)
+    n, alts = 4, 5
+    pdm = ff.PublicDecisionMaker(n)
+    r = ref.PdmReference(n)
+    for _ in range(500):
+        u = rng.integers(0, 3, (n, alts)).astype(float)
+        ls = r.log_S(u)
+        x = pdm.step(u)
+        assert ls[x] - ls.min() <= 1e-11
+        r.apply(u, x)
+
+
+def test_bad_tie_break():
+    with pytest.raises(ValueError, match="tie_break"):
+        ff.PublicDecisionMaker(2, tie_break="value")
+    with pytest.raises(TypeError, match="tie_break"):
+        ff.PublicDecisionMaker(2, tie_break=1)
+    with pytest.raises(ValueError, match="tie_break"):
+        ff.OnlineAllocator(2, tie_break="welfare")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime
 import os
 import pickle
-import tempfile
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from fastfair import _core
 sys.path.insert(0, str(Path(__file__).parent))  # the crafting helpers beside this file
 import pool_craft as pc  # noqa: E402
 
-OVERFLOW = [4, 2**62, 2**62, 2**62, 2**62]  # sums to 4 modulo 2**64
+OVERFLOW = pc.OVERFLOW
 
 
 def core_args(lengths, n_values=4):
@@ -128,86 +127,12 @@ def test_setstate_round_trip_still_works():
 
 
 # ---- files with a valid checksum --------------------------------------------------
-def header(**kw):
-    h = {"name": "x", "ids": None, "n_entrants": 4, "n_lotteries": 5, "n_values": 4}
-    h.update(kw)
-    return h
-
-
-def crafted_files():
-    """(name, bytes) of crafted files, each with a recomputed valid checksum."""
-    ok = pc.arrays_bytes([4], [0], [0], 4)
-    over = pc.arrays_bytes(OVERFLOW, [0] * 5, [0] * 5, 4)
-    yield "overflowing lengths", pc.craft(header(), over)
-    yield "negative length", pc.craft(
-        header(n_lotteries=2), pc.arrays_bytes([-4, 8], [0, 0], [0, 0], 4))
-    yield "huge n_values", pc.craft(header(n_lotteries=1, n_values=2**62), ok)
-    yield "huge n_lotteries", pc.craft(header(n_lotteries=2**61), ok)
-    yield "n_values Infinity", pc.craft(
-        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": 1, '
-                   b'"n_values": Infinity}', arrays=ok)
-    yield "n_lotteries NaN", pc.craft(
-        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": NaN, '
-                   b'"n_values": 4}', arrays=ok)
-    yield "n_lotteries 1e400", pc.craft(
-        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": 1e400, '
-                   b'"n_values": 4}', arrays=ok)
-    yield "n_lotteries 10**5000", pc.craft(
-        raw_header=b'{"name": "x", "ids": null, "n_entrants": 4, "n_lotteries": '
-                   + b"9" * 5000 + b', "n_values": 4}', arrays=ok)
-    yield "negative n_values", pc.craft(header(n_lotteries=1, n_values=-4), ok)
-    yield "n_lotteries float", pc.craft(header(n_lotteries=1.0), ok)
-    yield "n_lotteries string", pc.craft(header(n_lotteries="1"), ok)
-    yield "n_lotteries bool", pc.craft(header(n_lotteries=True), ok)
-    yield "n_entrants wrong", pc.craft(header(n_lotteries=1, n_entrants=9), ok)
-    yield "name not str", pc.craft(header(n_lotteries=1, name=[1]), ok)
-    yield "ids not list", pc.craft(header(n_lotteries=1, ids={"a": 1}), ok)
-    yield "ids ints", pc.craft(header(n_lotteries=1, ids=[1, 2, 3, 4]), ok)
-    yield "ids duplicated", pc.craft(header(n_lotteries=1, ids=["a", "a", "b", "c"]), ok)
-    yield "ids too few", pc.craft(header(n_lotteries=1, ids=["a"]), ok)
-    yield "header a list", pc.craft([1, 2, 3], ok)
-    yield "header missing keys", pc.craft({"name": "x"}, ok)
-    yield "deep nesting", pc.craft(raw_header=b"[" * 100_000 + b"]" * 100_000, arrays=ok)
-    yield "deep nesting in ids", pc.craft(
-        raw_header=b'{"name": "x", "ids": ' + b"[" * 50_000 + b"]" * 50_000
-        + b', "n_entrants": 4, "n_lotteries": 1, "n_values": 4}', arrays=ok)
-    yield "non-ASCII header", pc.craft(raw_header=b'{"name": "\xff\xfe"}', arrays=ok)
-    yield "header length past the end", pc.craft(header(n_lotteries=1), ok,
-                                                 header_len=2**62)
-    yield "NaN scores", pc.craft(header(n_lotteries=1), pc.arrays_bytes(
-        [4], [0], [0], 4, scores=np.array([np.nan, 1, 1, 1])))
-    yield "k above entrants", pc.craft(header(n_lotteries=1),
-                                       pc.arrays_bytes([4], [9], [0], 4))
-    yield "trailing bytes", pc.craft(header(n_lotteries=1), ok + b"\0" * 8)
-    yield "unknown version", pc.craft(header(n_lotteries=1), ok, version=77)
-
-
-def saved_variants():
-    pool = pc.small_pool(ids=True)
-    with tempfile.TemporaryDirectory() as d:
-        p = os.path.join(d, "p.ffl")
-        pool.save(p)
-        with open(p, "rb") as fh:
-            data = fh.read()
-    yield "truncated", data[: len(data) // 2]
-    yield "truncated with checksum", pc.resum(data[: len(data) // 2] + b"\0" * 32)
-    yield "empty", b""
-    yield "magic only", data[:8]
-    rng = np.random.default_rng(5)
-    for j in range(4):
-        flipped = bytearray(data)
-        pos = int(rng.integers(8, len(data) - 32))
-        flipped[pos] ^= 1 << int(rng.integers(8))
-        yield f"bit flip {j}", bytes(flipped)
-        yield f"bit flip {j} with checksum", pc.resum(bytes(flipped))
-
-
-ALL_CASES = list(crafted_files()) + list(saved_variants())
+ALL_CASES = pc.all_cases()
 
 
 def test_a_valid_crafted_file_loads(tmp_path):
     """The crafting helper itself is right: a consistent file loads."""
-    data = pc.craft(header(n_lotteries=1), pc.arrays_bytes([4], [0], [0], 4))
+    data = pc.craft(pc.header(n_lotteries=1), pc.arrays_bytes([4], [0], [0], 4))
     pool = ff.LotteryPool.load(pc.write(tmp_path / "p.ffl", data))
     assert pool.n_lotteries == 1 and pool.n_entrants == 4 and pool.verify()
 

@@ -136,3 +136,108 @@ def test_large_instances_take_the_sampling_path(n, kind):
     }[kind]()
     for k in (1.0, n / 10, n / 2 + 0.25, n - 1.0):
         _check(y, k)
+
+
+# --- magnitudes and ties (issue 9): exact rational reference ---------------------------
+
+from fastfair._reference.sampling import project_capped_simplex_exact  # noqa: E402
+
+#: |x - exact| bound at any magnitude: the free entries are solved on y - pivot.
+EXACT_TOL = 1e-12
+
+
+def _mixed_instance(rng, n):
+    """Clusters of values around centres of very different magnitudes."""
+    centres = np.array([0.0, 1.0, -3.0, 1e6, 1e12, -1e15, 1e16, 3e17, 1e100, -1e200,
+                        1e300, 1.7e308, -1.7e308, 1e-320, 5e-324])
+    c = rng.choice(centres, size=int(rng.integers(1, 4)))
+    y = rng.choice(c, size=n) + rng.choice([0.0, 0.25, 0.5, -0.75, 1.5, 2.0], size=n)
+    kind = rng.integers(0, 3)
+    if kind == 1:
+        y = y + rng.normal(size=n) * rng.choice([1e-3, 1.0, 3.0])
+    elif kind == 2:
+        y = y * rng.choice([1.0, 1e-300, 1e300]) if np.max(np.abs(y)) < 1e7 else y
+    return np.clip(y, -1.7e308, 1.7e308)
+
+
+def _k_for(rng, n):
+    return float(rng.choice([1.0, float(rng.integers(0, n + 1)), float(rng.uniform(0, n))]))
+
+
+def test_huge_entries_keep_their_fractions():
+    np.testing.assert_array_equal(ff.project_capped_simplex([1e16, 0.0], 0.5), [0.5, 0.0])
+    np.testing.assert_array_equal(
+        ff.fair_probabilities([1e16] * 4, [0] * 4, 2), [0.5] * 4)
+    np.testing.assert_array_equal(
+        ff.fair_probabilities([1e16] * 4, [0] * 4, 2, solver="pgd"), [0.5] * 4)
+    x = ff.project_capped_simplex([1.7e308, -1.7e308, 1e300, 3.0], 1.5)
+    np.testing.assert_array_equal(x, [1.0, 0.0, 0.5, 0.0])
+
+
+@pytest.mark.parametrize("scale", [1e12, 1e13, 1e15, 1e16, 1e20, 1e100, 1e300, 1e308])
+def test_sums_and_values_at_large_magnitudes(scale, rng):
+    for _ in range(12):
+        n = int(rng.integers(2, 40))
+        # values near a huge centre (fractional parts matter) and spread at the scale
+        if rng.integers(0, 2):
+            y = np.full(n, scale) + rng.integers(-8, 9, size=n) * 0.25 * max(1.0, np.spacing(scale))
+        else:
+            y = rng.uniform(-1.7, 1.7, size=n) * scale
+        k = _k_for(rng, n)
+        x = ff.project_capped_simplex(y, k)
+        assert np.all((x >= 0) & (x <= 1))
+        assert abs(math.fsum(x) - k) <= 1e-9 + 4 * n * EPS  # SPEC tolerance, y-free part
+        exact = np.array([float(v) for v in project_capped_simplex_exact(y, k)])
+        np.testing.assert_allclose(x, exact, rtol=0, atol=EXACT_TOL)
+
+
+def test_matches_exact_reference_on_mixed_magnitudes(rng):
+    worst = 0.0
+    for _ in range(150):
+        n = int(rng.integers(1, 30))
+        y = _mixed_instance(rng, n)
+        k = _k_for(rng, n)
+        x = ff.project_capped_simplex(y, k)
+        exact = np.array([float(v) for v in project_capped_simplex_exact(y, k)])
+        assert np.all((x >= 0) & (x <= 1))
+        assert abs(math.fsum(x) - k) <= 8 * EPS * max(1.0, k)
+        worst = max(worst, float(np.max(np.abs(x - exact))) if n else 0.0)
+    assert worst <= EXACT_TOL
+
+
+def test_shift_by_a_constant_changes_nothing(rng):
+    # y + c is computed exactly here (integers and quarters below 2^53 / 4)
+    for _ in range(60):
+        n = int(rng.integers(1, 50))
+        y = rng.integers(-8, 9, size=n) * 0.25
+        k = _k_for(rng, n)
+        base = ff.project_capped_simplex(y, k)
+        for c in (2.0**20, 2.0**40, 2.0**50, -(2.0**50)):
+            shifted = y + c
+            assert np.array_equal(shifted - c, y)
+            np.testing.assert_allclose(ff.project_capped_simplex(shifted, k), base,
+                                       rtol=0, atol=4 * EPS)
+
+
+def _assert_ties_kept(y, x):
+    order = np.argsort(y, kind="stable")
+    ys, xs = y[order], x[order]
+    same = ys[1:] == ys[:-1]
+    # equal inputs => bit-identical outputs
+    assert np.array_equal(xs[1:][same].view(np.uint64), xs[:-1][same].view(np.uint64))
+
+
+@pytest.mark.parametrize("n_max", [60, 5000])
+def test_equal_inputs_give_bit_identical_outputs(n_max, rng):
+    for _ in range(40 if n_max < 100 else 6):
+        n = int(rng.integers(2, n_max))
+        vals = rng.normal(size=int(rng.integers(1, 8))) * rng.choice([1e-3, 1.0, 7.0, 1e16])
+        y = rng.choice(vals, size=n)
+        if rng.integers(0, 2):
+            y = np.concatenate([y, rng.normal(size=n)])  # ties among distinct values
+        k = _k_for(rng, y.size)
+        x = ff.project_capped_simplex(y, k)
+        _assert_ties_kept(y, x)
+        assert abs(math.fsum(x) - k) <= 8 * EPS * max(1.0, k)
+        pi = ff.fair_probabilities(np.maximum(y, 0), np.maximum(-y, 0), float(int(k)))
+        _assert_ties_kept(y, pi)

@@ -16,16 +16,43 @@ namespace {
 using fastfair_bind::f64_in;
 constexpr int kStateVersion = 1;
 
+// Largest memory an engine (its per-pair arrays, or its weight table) may take.
+constexpr double kMaxEngineBytes = 8.0 * 1024 * 1024 * 1024;
+
+void require_bytes(double bytes, const std::string& what) {
+    if (bytes > kMaxEngineBytes) {
+        std::ostringstream os;
+        os.precision(4);
+        os << what << " would need " << bytes << " bytes, more than the limit of "
+           << kMaxEngineBytes << " bytes (8 GiB)";
+        throw py::value_error(os.str());
+    }
+}
+
+// A Python integer as int64; ValueError (never OverflowError) when out of range.
+long long as_i64(const py::object& o, const char* what) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(o.ptr(), &overflow);
+    if (overflow != 0) {
+        std::ostringstream os;
+        os << what << " is out of range (it must fit in 64 bits)";
+        throw py::value_error(os.str());
+    }
+    if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+    return v;
+}
+
 struct EFkEngine {
     fastfair::EFkAllocator eng;
     std::vector<int> lev;  // per-step scratch (no allocation per round)
+    mutable fastfair_bind::BusyFlag busy;  // one call at a time (run releases the GIL)
 
     EFkEngine(std::size_t n, std::vector<double> levels, double p)
         : eng(n, std::move(levels), p), lev(n, -1) {}
 };
 
 std::vector<double> levels_from(const py::object& obj) {
-    f64_in arr = py::cast<f64_in>(obj);
+    const f64_in arr = fastfair_bind::real_f64(obj, "levels");
     fastfair_bind::require_ndim(arr, 1, "levels");
     const auto L = static_cast<std::size_t>(arr.shape(0));
     fastfair_bind::require_finite(arr.data(), L, "levels");
@@ -36,7 +63,19 @@ double resolve_p(const py::object& p, std::size_t n, std::size_t L) {
     if (p.is_none())
         return fastfair::default_p(static_cast<double>(n) * static_cast<double>(n - 1) *
                                    static_cast<double>(L));
-    return py::cast<double>(p);
+    if (py::isinstance<py::bool_>(p) ||
+        !(py::isinstance<py::float_>(p) || py::isinstance<py::int_>(p) ||
+          py::isinstance(p, py::module_::import("numpy").attr("floating")) ||
+          py::isinstance(p, py::module_::import("numpy").attr("integer"))))
+        throw py::type_error("p must be a real number or None");
+    double v = 0.0;
+    try {
+        v = py::cast<double>(p);
+    } catch (const py::error_already_set&) {
+        throw py::value_error("p is out of range (it must be finite and >= 2)");
+    }
+    if (!std::isfinite(v) || v < 2.0) throw py::value_error("p must be finite and >= 2");
+    return v;
 }
 
 [[noreturn]] void bad_value(double v, const std::string& where) {
@@ -65,6 +104,7 @@ void match_row(const fastfair::EFkAllocator& e, const double* v, int* lev,
 }
 
 py::dict get_state(const EFkEngine& s) {
+    fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
     const auto& e = s.eng;
     const auto n = static_cast<py::ssize_t>(e.n_agents());
     const auto L = static_cast<py::ssize_t>(e.n_levels());
@@ -98,27 +138,35 @@ py::object state_item(const py::dict& d, const char* key) {
 }
 
 void set_state(EFkEngine& s, const py::dict& d) {
+    fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
     auto& e = s.eng;
     // --- validate everything first ---
     const py::object ver = state_item(d, "version");
-    if (!py::isinstance<py::int_>(ver) || py::cast<long long>(ver) != kStateVersion)
+    if (!is_integer(ver) || as_i64(ver, "state 'version'") != kStateVersion)
         throw py::value_error("state has an unsupported 'version' (expected 1)");
     const py::object na = state_item(d, "n_agents");
-    if (!is_integer(na) || py::cast<long long>(na) != static_cast<long long>(e.n_agents()))
+    if (!is_integer(na) ||
+        as_i64(na, "state 'n_agents'") != static_cast<long long>(e.n_agents()))
         throw py::value_error("state 'n_agents' does not match this engine");
     const std::vector<double> lv = levels_from(state_item(d, "levels"));
     if (lv != e.levels()) throw py::value_error("state 'levels' do not match this engine");
     const py::object sp = state_item(d, "p");
     if (!py::isinstance<py::float_>(sp) && !is_integer(sp))
         throw py::value_error("state 'p' must be a number");
-    if (py::cast<double>(sp) != e.p())
+    if (resolve_p(sp, e.n_agents(), e.n_levels()) != e.p())
         throw py::value_error("state 'p' does not match this engine");
     const py::object r = state_item(d, "rounds");
     if (!is_integer(r)) throw py::value_error("state 'rounds' must be an integer");
-    const long long rounds = py::cast<long long>(r);
+    const long long rounds = as_i64(r, "state 'rounds'");
     if (rounds < 0) throw py::value_error("state 'rounds' must be >= 0");
-    py::array carr = py::array::ensure(state_item(d, "counts"));
-    if (!carr) throw py::value_error("state 'counts' must be an integer array");
+    // counts enter the exact EF_k read-out as doubles: keep them exact
+    if (rounds > (1LL << 53))
+        throw py::value_error("state 'rounds' must be <= 2^53 (counts are exact below it)");
+    const py::object cobj = state_item(d, "counts");
+    if (!py::isinstance<py::array>(cobj) ||
+        fastfair_bind::is_masked_array(cobj))
+        throw py::value_error("state 'counts' must be an integer numpy array");
+    py::array carr = py::reinterpret_borrow<py::array>(cobj);
     const char kind = carr.dtype().kind();
     if (kind != 'i' && kind != 'u') throw py::value_error("state 'counts' must be an integer array");
     auto counts = py::cast<py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>>(carr);
@@ -144,16 +192,46 @@ void set_state(EFkEngine& s, const py::dict& d) {
             total += v;
         }
     }
+    // the largest signed deficit sets the size of the weight table restore() builds:
+    // check it before allocating (a count of 1e9 would need ~36 GB)
+    std::int64_t kmax = 0;
+    for (py::ssize_t i = 0; i < n; ++i)
+        for (py::ssize_t j = 0; j < n; ++j) {
+            if (i == j) continue;
+            const std::int64_t* cij = &cv[static_cast<std::size_t>((i * n + j) * L)];
+            const std::int64_t* cii = &cv[static_cast<std::size_t>((i * n + i) * L)];
+            std::int64_t acc = 0;
+            for (py::ssize_t l = L; l-- > 0;) {
+                acc += cij[l] - cii[l];
+                kmax = std::max(kmax, acc);
+            }
+        }
+    {
+        std::ostringstream what;
+        what << "state 'counts' imply a deficit of " << kmax << "; its weight table";
+        require_bytes(fastfair::EFkAllocator::table_bytes(static_cast<double>(kmax)),
+                      what.str());
+    }
     // --- then mutate ---
     e.restore(cv, static_cast<std::uint64_t>(rounds));
 }
 
-std::unique_ptr<EFkEngine> make_engine(std::size_t n, const py::object& levels,
+std::unique_ptr<EFkEngine> make_engine(const py::object& n_obj, const py::object& levels,
                                        const py::object& p) {
-    if (n < 2) throw py::value_error("n_agents must be an integer >= 2");
+    if (!is_integer(n_obj)) throw py::type_error("n_agents must be an integer");
+    const long long nl = as_i64(n_obj, "n_agents");
+    if (nl < 2) throw py::value_error("n_agents must be an integer >= 2");
+    const auto n = static_cast<std::size_t>(nl);
     std::vector<double> lv = levels_from(levels);
+    require_bytes(fastfair::EFkAllocator::bytes_needed(static_cast<double>(n),
+                                                       static_cast<double>(lv.size())),
+                  "an EF_k engine of this many agents and levels");
     const double pp = resolve_p(p, n, lv.size());
-    return std::make_unique<EFkEngine>(n, std::move(lv), pp);
+    try {
+        return std::make_unique<EFkEngine>(n, std::move(lv), pp);
+    } catch (const std::invalid_argument& ex) {
+        throw py::value_error(ex.what());
+    }
 }
 
 }  // namespace
@@ -163,7 +241,7 @@ void register_efk(py::module_& m) {
                           "Internal: classical EF_k threshold-deficit allocator. Use "
                           "fastfair.OnlineAllocator(notion='efk'). Not thread-safe; run() "
                           "releases the GIL.")
-        .def(py::init([](std::size_t n, const py::object& levels, const py::object& p) {
+        .def(py::init([](const py::object& n, const py::object& levels, const py::object& p) {
                  return make_engine(n, levels, p);
              }),
              "n_agents"_a, "levels"_a, "p"_a = py::none())
@@ -180,7 +258,9 @@ void register_efk(py::module_& m) {
                                })
         .def(
             "step",
-            [](EFkEngine& s, const f64_in& values) {
+            [](EFkEngine& s, py::handle values_obj) {
+                fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+                const f64_in values = fastfair_bind::real_f64(values_obj, "values");
                 fastfair_bind::require_ndim(values, 1, "values");
                 fastfair_bind::require_len(values, 0,
                                            static_cast<py::ssize_t>(s.eng.n_agents()),
@@ -191,7 +271,9 @@ void register_efk(py::module_& m) {
             "values"_a)
         .def(
             "run",
-            [](EFkEngine& s, const f64_in& values) {
+            [](EFkEngine& s, py::handle values_obj) {
+                fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+                const f64_in values = fastfair_bind::real_f64(values_obj, "values");
                 fastfair_bind::require_ndim(values, 2, "values");
                 const std::size_t n = s.eng.n_agents();
                 fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(n),
@@ -214,26 +296,40 @@ void register_efk(py::module_& m) {
             "values"_a)
         .def("deficits",
              [](const EFkEngine& s) {
+                 fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
                  const auto n = static_cast<py::ssize_t>(s.eng.n_agents());
                  const auto L = static_cast<py::ssize_t>(s.eng.n_levels());
                  py::array_t<double> a({n, n, L});
                  s.eng.deficits(a.mutable_data());
                  return a;
              })
-        .def("max_deficit", [](const EFkEngine& s) { return s.eng.max_deficit(); })
-        .def("potential", [](const EFkEngine& s) { return s.eng.potential(); })
+        .def("max_deficit", [](const EFkEngine& s) { 
+            fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+            return s.eng.max_deficit(); })
+        .def("potential", [](const EFkEngine& s) { 
+            fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+            return s.eng.potential(); })
         .def("log_potential",
-             [](const EFkEngine& s) { return s.eng.log_potential_sum() / s.eng.p(); })
-        .def("rounds", [](const EFkEngine& s) { return s.eng.rounds(); })
+             [](const EFkEngine& s) {
+                 fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+                 return s.eng.log_potential_sum() / s.eng.p();
+             })
+        .def("rounds", [](const EFkEngine& s) { 
+            fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+            return s.eng.rounds(); })
         .def("utilities",
              [](const EFkEngine& s) {
+                 fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
                  py::array_t<double> a(static_cast<py::ssize_t>(s.eng.n_agents()));
                  s.eng.utilities(a.mutable_data());
                  return a;
              })
-        .def("bound", [](const EFkEngine& s) { return s.eng.bound(); })
+        .def("bound", [](const EFkEngine& s) { 
+            fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+            return s.eng.bound(); })
         .def("_last_deltas",
              [](const EFkEngine& s) {
+                 fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
                  // testing aid: the last round's per-candidate change of S (internal
                  // scale), to check that cached sums are bit-identical to a rebuild
                  const auto& d = s.eng.last_deltas();
@@ -243,6 +339,7 @@ void register_efk(py::module_& m) {
              })
         .def("_prefix_sums",
              [](const EFkEngine& s) {
+                 fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
                  // testing aid: the cached (G, Lo) prefix sums of every row, as read
                  const auto n = static_cast<py::ssize_t>(s.eng.n_agents());
                  const auto W = static_cast<py::ssize_t>(s.eng.n_levels() + 1);
@@ -250,9 +347,12 @@ void register_efk(py::module_& m) {
                  s.eng.prefix_sums(a.mutable_data());
                  return a;
              })
-        .def("efk", [](const EFkEngine& s) { return s.eng.efk(); })
+        .def("efk", [](const EFkEngine& s) { 
+            fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+            return s.eng.efk(); })
         .def("counts",
              [](const EFkEngine& s) {
+                 fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
                  const auto n = static_cast<py::ssize_t>(s.eng.n_agents());
                  const auto L = static_cast<py::ssize_t>(s.eng.n_levels());
                  py::array_t<std::int64_t> a({n, n, L});
@@ -265,10 +365,9 @@ void register_efk(py::module_& m) {
             [](const EFkEngine& s) { return get_state(s); },
             [](const py::dict& d) {
                 const py::object na = state_item(d, "n_agents");
-                if (!is_integer(na) || py::cast<long long>(na) < 2)
+                if (!is_integer(na) || as_i64(na, "state 'n_agents'") < 2)
                     throw py::value_error("state 'n_agents' must be an integer >= 2");
-                auto eng = make_engine(py::cast<std::size_t>(na),
-                                       state_item(d, "levels"), state_item(d, "p"));
+                auto eng = make_engine(na, state_item(d, "levels"), state_item(d, "p"));
                 set_state(*eng, d);
                 return eng;
             }));

@@ -4,6 +4,8 @@
 #include "bind_common.hpp"
 
 #include <limits>
+#include <sstream>
+#include <utility>
 #include <optional>
 #include <string>
 
@@ -15,7 +17,27 @@
 namespace {
 
 using fastfair_bind::f64_in;
+using fastfair_bind::real_f64;
+using fastfair_bind::BusyFlag;
+using fastfair_bind::BusyGuard;
 using i64_out = py::array_t<std::int64_t>;
+
+// Engines as bound to Python: the C++ engine plus the busy flag that turns use from two
+// threads into RuntimeError.
+template <class Engine>
+struct Guarded : Engine {
+    template <class... A>
+    explicit Guarded(A&&... a) : Engine(std::forward<A>(a)...) {}
+    BusyFlag busy;
+};
+using PropPy = Guarded<fastfair::PropAllocator>;
+using EfPy = Guarded<fastfair::EfAllocator>;
+using PdmPy = Guarded<fastfair::PublicDecisionMaker>;
+
+template <class E> const char* kind_name();
+template <> const char* kind_name<PropPy>() { return "OnlineAllocator(notion='prop')"; }
+template <> const char* kind_name<EfPy>() { return "OnlineAllocator(notion='ef')"; }
+template <> const char* kind_name<PdmPy>() { return "PublicDecisionMaker"; }
 
 double opt_p(const std::optional<double>& p) {
     return p ? *p : std::numeric_limits<double>::quiet_NaN();
@@ -26,11 +48,35 @@ double opt_gamma(const std::optional<double>& g) {
         throw py::value_error("discount must lie strictly between 0 and 1, got 0");
     return *g;
 }
+fastfair::TieBreak tie_of(const std::string& s, const char* alt) {
+    if (s == "index") return fastfair::TieBreak::Index;
+    if (s == alt) return fastfair::TieBreak::Value;
+    throw py::value_error(std::string("tie_break must be '") + alt + "' or 'index', got '" + s +
+                          "'");
+}
+const char* tie_str(fastfair::TieBreak t, const char* alt) {
+    return t == fastfair::TieBreak::Index ? "index" : alt;
+}
+
+// Finite, >= 0 and <= kMaxValue (so no sum over < 2^64 rounds can overflow).
+void require_values(const double* x, std::size_t count, const char* name) {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (x[i] >= 0.0 && x[i] <= fastfair::kMaxValue) continue;
+        std::ostringstream os;
+        if (!(x[i] >= 0.0) || !std::isfinite(x[i]))
+            os << name << " must be finite and >= 0, got " << x[i] << " at flat index " << i;
+        else
+            os << name << " must be <= " << fastfair::kMaxValue
+               << " (DBL_MAX / 2^64, so that utilities and deficits cannot overflow), got "
+               << x[i] << " at flat index " << i;
+        throw py::value_error(os.str());
+    }
+}
 
 const double* checked_row(const f64_in& values, std::size_t n) {
     fastfair_bind::require_ndim(values, 1, "values");
     fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(n), "values");
-    fastfair_bind::require_finite_nonneg(values.data(), n, "values");
+    require_values(values.data(), n, "values");
     return values.data();
 }
 
@@ -38,7 +84,7 @@ std::size_t checked_matrix(const f64_in& values, std::size_t n) {
     fastfair_bind::require_ndim(values, 2, "values");
     fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(n), "values");
     const auto T = static_cast<std::size_t>(values.shape(0));
-    fastfair_bind::require_finite_nonneg(values.data(), T * n, "values");
+    require_values(values.data(), T * n, "values");
     return T;
 }
 
@@ -52,9 +98,73 @@ void require_unit(const double* v, std::size_t count) {
         }
 }
 
+// A 0/1 mask as contiguous bytes: bool arrays are used in place; int/float arrays must
+// hold only 0 and 1. Anything else (other dtypes, masked arrays) is a ValueError.
+struct Mask {
+    py::array keep;
+    const std::uint8_t* data = nullptr;
+    py::ssize_t ndim = 0;
+    py::ssize_t rows = 0, cols = 0;
+};
+
+Mask to_mask(py::handle obj, const char* name) {
+    Mask m;
+    if (py::isinstance<py::array>(obj) && fastfair_bind::is_masked_array(obj))
+        throw py::value_error(std::string(name) + " must not be a masked array");
+    py::array arr = py::array::ensure(obj);
+    if (!arr) throw py::value_error(std::string(name) + " must be a bool array");
+    const char kind = arr.dtype().kind();
+    if (kind == 'b') {
+        m.keep = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(
+            arr.attr("view")(py::dtype("u1")));
+        if (!m.keep) throw py::value_error(std::string(name) + " cannot be read as bool");
+    } else if (kind == 'i' || kind == 'u' || kind == 'f') {
+        auto f = f64_in::ensure(arr);
+        if (!f) throw py::value_error(std::string(name) + " cannot be read as 0/1 numbers");
+        py::array_t<std::uint8_t> out(f.request().shape);
+        const double* x = f.data();
+        std::uint8_t* o = out.mutable_data();
+        for (py::ssize_t i = 0; i < f.size(); ++i) {
+            if (x[i] != 0.0 && x[i] != 1.0) {
+                std::ostringstream os;
+                os << name << " must be a bool array or hold only 0 and 1, got " << x[i]
+                   << " at flat index " << i;
+                throw py::value_error(os.str());
+            }
+            o[i] = x[i] != 0.0;
+        }
+        m.keep = out;
+    } else {
+        throw py::value_error(std::string(name) + " must be a bool array (or 0/1 numbers), got dtype " +
+                              py::str(arr.dtype()).cast<std::string>());
+    }
+    m.data = static_cast<const std::uint8_t*>(m.keep.data());
+    m.ndim = m.keep.ndim();
+    if (m.ndim >= 1) m.rows = m.keep.shape(0);
+    if (m.ndim >= 2) m.cols = m.keep.shape(1);
+    return m;
+}
+
+// A per-round mask for `rounds` rounds of width `width`: (width,) for every round or
+// (rounds, width). Returns the row stride (0 for a shared row).
+std::size_t mask_stride(const Mask& m, std::size_t rounds, std::size_t width, const char* name) {
+    const auto w = static_cast<py::ssize_t>(width);
+    if (m.ndim == 1 && m.rows == w) return 0;
+    if (m.ndim == 2 && m.rows == static_cast<py::ssize_t>(rounds) && m.cols == w) return width;
+    std::ostringstream os;
+    os << name << " must have shape (" << width << ",) or (" << rounds << ", " << width
+       << "), got " << py::str(m.keep.attr("shape")).cast<std::string>();
+    throw py::value_error(os.str());
+}
+
 py::array_t<double> vec_copy(const std::vector<double>& x) {
     py::array_t<double> out(static_cast<py::ssize_t>(x.size()));
     std::copy(x.begin(), x.end(), out.mutable_data());
+    return out;
+}
+py::array_t<bool> bool_copy(const std::vector<std::uint8_t>& x) {
+    py::array_t<bool> out(static_cast<py::ssize_t>(x.size()));
+    for (std::size_t i = 0; i < x.size(); ++i) out.mutable_data()[i] = x[i] != 0;
     return out;
 }
 py::array_t<double> mat_copy(const std::vector<double>& x, std::size_t n) {
@@ -89,8 +199,10 @@ std::vector<double> state_array(const py::dict& st, const char* key,
                                 std::vector<py::ssize_t> shape, bool nonneg) {
     f64_in a;
     try {
-        a = state_get(st, key).cast<f64_in>();
-    } catch (const py::cast_error&) {
+        a = real_f64(state_get(st, key), key);
+    } catch (const py::error_already_set&) {
+        bad_state(std::string("'") + key + "' is not a float array");
+    } catch (const py::builtin_exception&) {
         bad_state(std::string("'") + key + "' is not a float array");
     }
     if (a.ndim() != static_cast<py::ssize_t>(shape.size()))
@@ -101,56 +213,146 @@ std::vector<double> state_array(const py::dict& st, const char* key,
     const auto size = static_cast<std::size_t>(a.size());
     const double* x = a.data();
     for (std::size_t i = 0; i < size; ++i)
-        if (!std::isfinite(x[i]) || (nonneg && x[i] < 0.0))
+        if (!(std::fabs(x[i]) <= fastfair::kMaxStateMagnitude) || (nonneg && x[i] < 0.0))
             bad_state(std::string("'") + key + "' must be finite" +
-                      (nonneg ? " and >= 0" : ""));
+                      (nonneg ? ", >= 0" : "") + " and of magnitude <= DBL_MAX / 4");
     return std::vector<double>(x, x + size);
 }
 
+// A normalised deficit raw / scale so large that the next step could overflow.
+void check_ratios(const std::vector<double>& raw, const std::vector<double>& scale,
+                  const char* what) {
+    for (std::size_t i = 0; i < raw.size(); ++i)
+        if (raw[i] > 0.0 && scale[i] > 0.0 &&
+            !(raw[i] / scale[i] <= fastfair::kMaxStateRatio))
+            bad_state(std::string(what) + " gives a normalised deficit above 1e300 at flat index " +
+                      std::to_string(i) + " (the next step would overflow)");
+}
+
+std::vector<std::uint8_t> state_active(const py::dict& st, std::size_t n) {
+    auto a = state_array(st, "active", {static_cast<py::ssize_t>(n)}, true);
+    std::vector<std::uint8_t> out(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        if (a[i] != 0.0 && a[i] != 1.0) bad_state("'active' must hold only 0/1 (bool)");
+        out[i] = a[i] != 0.0;
+    }
+    return out;
+}
+
+fastfair::MomentSum state_moments(const py::dict& st) {
+    fastfair::MomentSum m;
+    const auto plain = state_scalar<long long>(st, "moment_plain");
+    if (plain < 0) bad_state("'moment_plain' must be >= 0");
+    m.plain = static_cast<std::uint64_t>(plain);
+    m.extra = state_scalar<double>(st, "moment_extra");
+    m.peak = state_scalar<double>(st, "moment_peak");
+    if (!(m.extra >= 0.0 && m.extra <= 1e300) || !(m.peak >= 0.0 && m.peak <= 1.0))
+        bad_state("'moment_extra' / 'moment_peak' out of range");
+    return m;
+}
+
+void put_moments(py::dict& st, const fastfair::MomentSum& m) {
+    st["moment_plain"] = m.plain;
+    st["moment_extra"] = m.extra;
+    st["moment_peak"] = m.peak;
+}
+
+// Header: version 1 (before the scheduler extensions: n fixed, all active) or 2.
+// Returns (version, rounds, n_agents of the state).
+struct Header {
+    int version;
+    std::uint64_t rounds;
+    std::size_t n;
+};
+
 template <class Engine>
-std::uint64_t check_header(const py::dict& st, const Engine& e, const char* kind) {
-    if (state_scalar<int>(st, "version") != Engine::kStateVersion)
-        bad_state("unsupported version");
+Header check_header(const py::dict& st, const Engine& e, const char* kind, const char* alt) {
+    const int version = state_scalar<int>(st, "version");
+    if (version != 1 && version != 2) bad_state("unsupported version");
     if (state_scalar<std::string>(st, "kind") != kind)
         bad_state(std::string("kind must be '") + kind + "'");
-    if (state_scalar<long long>(st, "n_agents") != static_cast<long long>(e.n()))
+    const auto n = state_scalar<long long>(st, "n_agents");
+    if (version == 1 && n != static_cast<long long>(e.n()))
         bad_state("n_agents differs from this object's");
+    if (n < static_cast<long long>(e.n()) || n > (1LL << 24))
+        bad_state("n_agents must lie between this object's and 2^24");
     if (state_scalar<double>(st, "p") != e.p()) bad_state("p differs from this object's");
     const py::object g = state_get(st, "discount");
     const double gv = g.is_none() ? 0.0 : state_scalar<double>(st, "discount");
     if (gv != e.gamma()) bad_state("discount differs from this object's");
+    if (version == 2 && state_scalar<std::string>(st, "tie_break") != tie_str(e.tie_break(), alt))
+        bad_state("tie_break differs from this object's");
     const auto r = state_scalar<long long>(st, "rounds");
     if (r < 0) bad_state("rounds must be >= 0");
-    return static_cast<std::uint64_t>(r);
+    return {version, static_cast<std::uint64_t>(r), static_cast<std::size_t>(n)};
 }
 
 template <class Engine>
-py::dict state_header(const Engine& e, const char* kind) {
+py::dict state_header(const Engine& e, const char* kind, const char* alt) {
     py::dict st;
     st["version"] = Engine::kStateVersion;
     st["kind"] = kind;
     st["n_agents"] = e.n();
     st["p"] = e.p();
     st["discount"] = gamma_obj(e.gamma());
+    st["tie_break"] = tie_str(e.tie_break(), alt);
     st["rounds"] = e.rounds();
     return st;
 }
 
+std::size_t agent_index(long long i, std::size_t n) {
+    if (i < 0 || i >= static_cast<long long>(n))
+        throw py::value_error("agent index must lie in [0, " + std::to_string(n) + "), got " +
+                              std::to_string(i));
+    return static_cast<std::size_t>(i);
+}
+
 // ---- item engines: common step/run ---------------------------------------------------
 template <class Engine>
-std::int64_t item_step(Engine& e, const f64_in& values) {
-    return e.step(checked_row(values, e.n()));
+std::int64_t item_step(Engine& e, py::handle values, py::handle eligible) {
+    BusyGuard guard(e.busy, kind_name<Engine>());
+    const f64_in vals = real_f64(values, "values");
+    const double* v = checked_row(vals, e.n());
+    if (eligible.is_none()) {
+        if (e.n_active() == 0)
+            throw py::value_error("no active agent: add_agent before allocating");
+        return e.step(v, nullptr);
+    }
+    const Mask m = to_mask(eligible, "eligible");
+    if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(e.n()))
+        throw py::value_error("eligible must have shape (" + std::to_string(e.n()) + ",)");
+    if (!e.any_eligible(m.data))
+        throw py::value_error("eligible must mark at least one active agent");
+    return e.step(v, m.data);
 }
 
 template <class Engine>
-i64_out item_run(Engine& e, const f64_in& values) {
-    const std::size_t T = checked_matrix(values, e.n());
+i64_out item_run(Engine& e, py::handle values, py::handle eligible) {
+    BusyGuard guard(e.busy, kind_name<Engine>());
+    const f64_in vals = real_f64(values, "values");
+    const std::size_t n = e.n();
+    const std::size_t T = checked_matrix(vals, n);
+    Mask m;
+    std::size_t stride = 0;
+    if (eligible.is_none()) {
+        if (T > 0 && e.n_active() == 0)
+            throw py::value_error("no active agent: add_agent before allocating");
+    } else {
+        m = to_mask(eligible, "eligible");
+        stride = mask_stride(m, T, n, "eligible");
+        const std::size_t rows = stride == 0 ? (T > 0 ? 1 : 0) : T;
+        for (std::size_t t = 0; t < rows; ++t)
+            if (!e.any_eligible(m.data + t * stride))
+                throw py::value_error("eligible must mark at least one active agent in "
+                                      "every round; row " + std::to_string(t) + " has none");
+    }
     i64_out out(static_cast<py::ssize_t>(T));
-    const double* V = values.data();
+    const double* V = vals.data();
     std::int64_t* o = out.mutable_data();
+    const std::uint8_t* mp = m.data;
     {
         py::gil_scoped_release nogil;
-        e.run(V, T, o);
+        e.run(V, T, o, mp, stride);
     }
     return out;
 }
@@ -158,12 +360,14 @@ i64_out item_run(Engine& e, const f64_in& values) {
 // unit: values must also be <= 1 (Benade2018).
 template <class Baseline, bool unit = false>
 void bind_baseline(py::class_<Baseline>& cls) {
-    cls.def("step", [](Baseline& b, const f64_in& values) {
+    cls.def("step", [](Baseline& b, py::handle values_in) {
+           const f64_in values = real_f64(values_in, "values");
            const double* v = checked_row(values, b.tr_.n());
            if (unit) require_unit(v, b.tr_.n());
            return b.step(v);
        }, "values"_a)
-        .def("run", [](Baseline& b, const f64_in& values) {
+        .def("run", [](Baseline& b, py::handle values_in) {
+            const f64_in values = real_f64(values_in, "values");
             const std::size_t n = b.tr_.n();
             const std::size_t T = checked_matrix(values, n);
             if (unit) require_unit(values.data(), T * n);
@@ -243,161 +447,369 @@ void register_online(py::module_& m) {
     using fastfair::EfAllocator;
     using fastfair::PropAllocator;
     using fastfair::PublicDecisionMaker;
+    using fastfair::TieBreak;
 
     // ---- PROP_c --------------------------------------------------------------------
-    py::class_<PropAllocator>(m, "PropEngine",
-                              "PROP_c p-potential online allocation engine (private; use "
-                              "fastfair.OnlineAllocator). Not thread-safe.")
-        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g) {
-                 return PropAllocator(n, opt_p(p), opt_gamma(g));
+    py::class_<PropPy>(m, "PropEngine",
+                       "PROP_c p-potential online allocation engine (private; use "
+                       "fastfair.OnlineAllocator). Not thread-safe (use from two threads "
+                       "raises RuntimeError).")
+        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
+                         const std::string& tie, py::object weights) {
+                 std::vector<double> w;
+                 if (!weights.is_none()) {
+                     const f64_in wa = real_f64(weights, "weights");
+                     fastfair_bind::require_ndim(wa, 1, "weights");
+                     fastfair_bind::require_len(wa, 0, static_cast<py::ssize_t>(n), "weights");
+                     for (py::ssize_t i = 0; i < wa.size(); ++i) {
+                         const double x = wa.data()[i];
+                         if (!(x > 0.0 && x <= 1e300))
+                             throw py::value_error("weights must be positive, finite and "
+                                                   "<= 1e300, got " + std::to_string(x) +
+                                                   " at index " + std::to_string(i));
+                     }
+                     w.assign(wa.data(), wa.data() + wa.size());
+                 }
+                 return new PropPy(n, opt_p(p), opt_gamma(g), tie_of(tie, "value"),
+                                   w.empty() ? nullptr : w.data());
              }),
-             "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none())
-        .def("step", &item_step<PropAllocator>, "values"_a)
-        .def("run", &item_run<PropAllocator>, "values"_a)
-        .def("deficits", [](const PropAllocator& e) {
+             "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
+             "tie_break"_a = "index", "weights"_a = py::none())
+        .def("step", &item_step<PropPy>, "values"_a, "eligible"_a = py::none())
+        .def("run", &item_run<PropPy>, "values"_a, "eligible"_a = py::none())
+        .def("deficits", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
             py::array_t<double> out(static_cast<py::ssize_t>(e.n()));
             for (std::size_t i = 0; i < e.n(); ++i) out.mutable_data()[i] = e.deficit(i);
             return out;
         })
-        .def("max_deficit", &PropAllocator::max_deficit)
-        .def("potential", &PropAllocator::potential)
-        .def("rounds", &PropAllocator::rounds)
-        .def("utilities", [](const PropAllocator& e) { return vec_copy(e.own_); })
-        .def("bound", &PropAllocator::bound)
-        .def_property_readonly("p", &PropAllocator::p)
-        .def_property_readonly("n_agents", &PropAllocator::n)
-        .def("get_state", [](const PropAllocator& e) {
-            py::dict st = state_header(e, "prop");
+        .def("max_deficit", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            return e.max_deficit();
+        })
+        .def("potential", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            return e.potential();
+        })
+        .def("rounds", [](PropPy& e) { return e.rounds(); })
+        .def("utilities", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            return vec_copy(e.own_);
+        })
+        .def("bound", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            return e.bound();
+        })
+        .def("active", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            return bool_copy(e.act_);
+        })
+        .def("weights", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            return vec_copy(e.w_);
+        })
+        .def("add_agent", [](PropPy& e, double w) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            if (!(w > 0.0 && w <= 1e300))
+                throw py::value_error("weight must be positive, finite and <= 1e300, got " +
+                                      std::to_string(w));
+            return e.add_agent(w);
+        }, "weight"_a = 1.0)
+        .def("remove_agent", [](PropPy& e, long long i) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            const std::size_t k = agent_index(i, e.n());
+            if (!e.active(k))
+                throw py::value_error("agent " + std::to_string(k) + " is already removed");
+            e.remove_agent(k);
+        }, "agent"_a)
+        .def_property_readonly("p", &PropPy::p)
+        .def_property_readonly("n_agents", &PropPy::n)
+        .def_property_readonly("tie_break", [](const PropPy& e) { return tie_str(e.tie_break(), "value"); })
+        .def("get_state", [](PropPy& e) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            py::dict st = state_header(e, "prop", "value");
             st["raw_deficits"] = vec_copy(e.D_);
             st["missed_max"] = vec_copy(e.M_);
             st["total"] = vec_copy(e.total_);
             st["own"] = vec_copy(e.own_);
+            st["weights"] = vec_copy(e.w_);
+            st["active"] = bool_copy(e.act_);
+            put_moments(st, e.moments_);
             return st;
         })
-        .def("set_state", [](PropAllocator& e, const py::dict& st) {
-            const std::uint64_t t = check_header(st, e, "prop");
-            const auto n = static_cast<py::ssize_t>(e.n());
+        .def("set_state", [](PropPy& e, const py::dict& st) {
+            BusyGuard guard(e.busy, kind_name<PropPy>());
+            const Header h = check_header(st, e, "prop", "value");
+            const auto n = static_cast<py::ssize_t>(h.n);
             auto D = state_array(st, "raw_deficits", {n}, false);
             auto M = state_array(st, "missed_max", {n}, true);
             auto tot = state_array(st, "total", {n}, true);
             auto own = state_array(st, "own", {n}, true);
+            check_ratios(D, M, "'raw_deficits' / 'missed_max'");
+            std::vector<double> w = e.w_;
+            std::vector<std::uint8_t> act(h.n, 1);
+            fastfair::MomentSum mom;
+            mom.plain = h.rounds;
+            if (h.version == 2) {
+                w = state_array(st, "weights", {n}, true);
+                for (double x : w)
+                    if (!(x > 0.0 && x <= 1e300)) bad_state("'weights' must lie in (0, 1e300]");
+                for (std::size_t i = 0; i < e.n(); ++i)
+                    if (w[i] != e.w_[i]) bad_state("'weights' differ from this object's");
+                act = state_active(st, h.n);
+                mom = state_moments(st);
+            }
+            e.grow_to(h.n);
             e.D_ = std::move(D);
             e.M_ = std::move(M);
             e.total_ = std::move(tot);
             e.own_ = std::move(own);
-            e.t_ = t;
+            e.w_ = std::move(w);
+            e.act_ = std::move(act);
+            e.moments_ = mom;
+            e.t_ = h.rounds;
+            e.refresh_weights();
         }, "state"_a);
 
     // ---- EF_c ----------------------------------------------------------------------
-    py::class_<EfAllocator>(m, "EfEngine",
-                            "EF_c p-potential online allocation engine (private; use "
-                            "fastfair.OnlineAllocator). Not thread-safe.")
-        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g) {
-                 return EfAllocator(n, opt_p(p), opt_gamma(g));
+    py::class_<EfPy>(m, "EfEngine",
+                     "EF_c p-potential online allocation engine (private; use "
+                     "fastfair.OnlineAllocator). Not thread-safe (use from two threads "
+                     "raises RuntimeError).")
+        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
+                         const std::string& tie) {
+                 return new EfPy(n, opt_p(p), opt_gamma(g), tie_of(tie, "value"));
              }),
-             "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none())
-        .def("step", &item_step<EfAllocator>, "values"_a)
-        .def("run", &item_run<EfAllocator>, "values"_a)
-        .def("deficits", [](const EfAllocator& e) {
+             "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
+             "tie_break"_a = "index")
+        .def("step", &item_step<EfPy>, "values"_a, "eligible"_a = py::none())
+        .def("run", &item_run<EfPy>, "values"_a, "eligible"_a = py::none())
+        .def("deficits", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
             const std::size_t n = e.n();
             py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n)});
             for (std::size_t i = 0; i < n; ++i)
                 for (std::size_t j = 0; j < n; ++j) out.mutable_data()[i * n + j] = e.deficit(i, j);
             return out;
         })
-        .def("max_deficit", &EfAllocator::max_deficit)
-        .def("potential", &EfAllocator::potential)
-        .def("rounds", &EfAllocator::rounds)
-        .def("utilities", [](const EfAllocator& e) { return vec_copy(e.own_); })
-        .def("bound", &EfAllocator::bound)
-        .def_property_readonly("p", &EfAllocator::p)
-        .def_property_readonly("n_agents", &EfAllocator::n)
-        .def("get_state", [](const EfAllocator& e) {
-            py::dict st = state_header(e, "ef");
+        .def("max_deficit", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            return e.max_deficit();
+        })
+        .def("potential", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            return e.potential();
+        })
+        .def("rounds", [](EfPy& e) { return e.rounds(); })
+        .def("utilities", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            return vec_copy(e.own_);
+        })
+        .def("bound", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            return e.bound();
+        })
+        .def("active", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            return bool_copy(e.act_);
+        })
+        .def("add_agent", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            return e.add_agent();
+        })
+        .def("remove_agent", [](EfPy& e, long long i) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            const std::size_t k = agent_index(i, e.n());
+            if (!e.active(k))
+                throw py::value_error("agent " + std::to_string(k) + " is already removed");
+            e.remove_agent(k);
+        }, "agent"_a)
+        .def_property_readonly("p", &EfPy::p)
+        .def_property_readonly("n_agents", &EfPy::n)
+        .def_property_readonly("tie_break", [](const EfPy& e) { return tie_str(e.tie_break(), "value"); })
+        .def("get_state", [](EfPy& e) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            py::dict st = state_header(e, "ef", "value");
             st["envy"] = mat_copy(e.E_, e.n());
             st["bundle_max"] = mat_copy(e.S_, e.n());
             st["own"] = vec_copy(e.own_);
+            st["active"] = bool_copy(e.act_);
+            put_moments(st, e.moments_);
             return st;
         })
-        .def("set_state", [](EfAllocator& e, const py::dict& st) {
-            const std::uint64_t t = check_header(st, e, "ef");
-            const auto n = static_cast<py::ssize_t>(e.n());
+        .def("set_state", [](EfPy& e, const py::dict& st) {
+            BusyGuard guard(e.busy, kind_name<EfPy>());
+            const Header h = check_header(st, e, "ef", "value");
+            fastfair::require_bytes(EfAllocator::bytes_for(h.n), "this state");
+            const auto n = static_cast<py::ssize_t>(h.n);
             auto E = state_array(st, "envy", {n, n}, false);
             auto S = state_array(st, "bundle_max", {n, n}, true);
             auto own = state_array(st, "own", {n}, true);
             for (py::ssize_t i = 0; i < n; ++i)
                 if (E[static_cast<std::size_t>(i * n + i)] != 0.0)
                     bad_state("'envy' must have a zero diagonal");
+            check_ratios(E, S, "'envy' / 'bundle_max'");
+            std::vector<std::uint8_t> act(h.n, 1);
+            fastfair::MomentSum mom;
+            mom.plain = h.rounds;
+            if (h.version == 2) {
+                act = state_active(st, h.n);
+                mom = state_moments(st);
+            }
+            e.grow_to(h.n);
             e.E_ = std::move(E);
             e.S_ = std::move(S);
             e.own_ = std::move(own);
-            e.t_ = t;
+            e.act_ = std::move(act);
+            e.moments_ = mom;
+            e.t_ = h.rounds;
+            e.refresh_active();
             e.refresh_cache();
         }, "state"_a);
 
     // ---- PDM -----------------------------------------------------------------------
-    py::class_<PublicDecisionMaker>(m, "PdmEngine",
-                                    "PROP_c public-decision engine (private; use "
-                                    "fastfair.PublicDecisionMaker). Not thread-safe.")
-        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g) {
-                 return PublicDecisionMaker(n, opt_p(p), opt_gamma(g));
+    py::class_<PdmPy>(m, "PdmEngine",
+                      "PROP_c public-decision engine (private; use "
+                      "fastfair.PublicDecisionMaker). Not thread-safe (use from two "
+                      "threads raises RuntimeError).")
+        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
+                         const std::string& tie) {
+                 return new PdmPy(n, opt_p(p), opt_gamma(g), tie_of(tie, "welfare"));
              }),
-             "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none())
-        .def("step", [](PublicDecisionMaker& e, const f64_in& values) {
+             "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
+             "tie_break"_a = "index")
+        .def("step", [](PdmPy& e, py::handle values_in, py::handle available) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            const f64_in values = real_f64(values_in, "values");
             fastfair_bind::require_ndim(values, 2, "values");
             fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(e.n()), "values");
             const auto alts = static_cast<std::size_t>(values.shape(1));
             if (alts == 0) throw py::value_error("values must have at least one alternative");
-            fastfair_bind::require_finite_nonneg(values.data(), e.n() * alts, "values");
+            require_values(values.data(), e.n() * alts, "values");
+            if (e.n_active() == 0) throw py::value_error("no active agent: add_agent first");
+            Mask m;
+            if (!available.is_none()) {
+                m = to_mask(available, "available");
+                if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(alts))
+                    throw py::value_error("available must have shape (" + std::to_string(alts) + ",)");
+                bool any = false;
+                for (std::size_t x = 0; x < alts; ++x) any = any || m.data[x];
+                if (!any) throw py::value_error("available must mark at least one alternative");
+            }
             e.reserve(alts);
-            return e.step(values.data(), alts);
-        }, "values"_a)
-        .def("run", [](PublicDecisionMaker& e, const f64_in& values) {
+            return e.step(values.data(), alts, m.data);
+        }, "values"_a, "available"_a = py::none())
+        .def("run", [](PdmPy& e, py::handle values_in, py::handle available) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            const f64_in values = real_f64(values_in, "values");
             fastfair_bind::require_ndim(values, 3, "values");
             fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(e.n()), "values");
             const auto T = static_cast<std::size_t>(values.shape(0));
             const auto alts = static_cast<std::size_t>(values.shape(2));
             if (alts == 0) throw py::value_error("values must have at least one alternative");
-            fastfair_bind::require_finite_nonneg(values.data(), T * e.n() * alts, "values");
+            require_values(values.data(), T * e.n() * alts, "values");
+            if (T > 0 && e.n_active() == 0)
+                throw py::value_error("no active agent: add_agent first");
+            Mask m;
+            std::size_t stride = 0;
+            if (!available.is_none()) {
+                m = to_mask(available, "available");
+                stride = mask_stride(m, T, alts, "available");
+                const std::size_t rows = stride == 0 ? (T > 0 ? 1 : 0) : T;
+                for (std::size_t t = 0; t < rows; ++t) {
+                    bool any = false;
+                    for (std::size_t x = 0; x < alts; ++x) any = any || m.data[t * stride + x];
+                    if (!any)
+                        throw py::value_error("available must mark at least one alternative "
+                                              "in every round; row " + std::to_string(t) +
+                                              " has none");
+                }
+            }
             e.reserve(alts);
             i64_out out(static_cast<py::ssize_t>(T));
             const double* V = values.data();
             std::int64_t* o = out.mutable_data();
+            const std::uint8_t* mp = m.data;
             {
                 py::gil_scoped_release nogil;
-                e.run(V, T, alts, o);
+                e.run(V, T, alts, o, mp, stride);
             }
             return out;
-        }, "values"_a)
-        .def("deficits", [](const PublicDecisionMaker& e) {
+        }, "values"_a, "available"_a = py::none())
+        .def("deficits", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
             py::array_t<double> out(static_cast<py::ssize_t>(e.n()));
             for (std::size_t i = 0; i < e.n(); ++i) out.mutable_data()[i] = e.deficit(i);
             return out;
         })
-        .def("max_deficit", &PublicDecisionMaker::max_deficit)
-        .def("potential", &PublicDecisionMaker::potential)
-        .def("rounds", &PublicDecisionMaker::rounds)
-        .def("utilities", [](const PublicDecisionMaker& e) { return vec_copy(e.U_); })
-        .def("bound", &PublicDecisionMaker::bound)
-        .def_property_readonly("p", &PublicDecisionMaker::p)
-        .def_property_readonly("n_agents", &PublicDecisionMaker::n)
-        .def("get_state", [](const PublicDecisionMaker& e) {
-            py::dict st = state_header(e, "pdm");
+        .def("max_deficit", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            return e.max_deficit();
+        })
+        .def("potential", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            return e.potential();
+        })
+        .def("rounds", [](PdmPy& e) { return e.rounds(); })
+        .def("utilities", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            return vec_copy(e.U_);
+        })
+        .def("bound", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            return e.bound();
+        })
+        .def("active", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            return bool_copy(e.act_);
+        })
+        .def("add_agent", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            return e.add_agent();
+        })
+        .def("remove_agent", [](PdmPy& e, long long i) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            const std::size_t k = agent_index(i, e.n());
+            if (!e.active(k))
+                throw py::value_error("agent " + std::to_string(k) + " is already removed");
+            e.remove_agent(k);
+        }, "agent"_a)
+        .def_property_readonly("p", &PdmPy::p)
+        .def_property_readonly("n_agents", &PdmPy::n)
+        .def_property_readonly("tie_break", [](const PdmPy& e) { return tie_str(e.tie_break(), "welfare"); })
+        .def("get_state", [](PdmPy& e) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            py::dict st = state_header(e, "pdm", "welfare");
             st["raw_deficits"] = vec_copy(e.D_);
             st["scale"] = vec_copy(e.R_);
             st["utilities"] = vec_copy(e.U_);
+            st["active"] = bool_copy(e.act_);
+            put_moments(st, e.moments_);
             return st;
         })
-        .def("set_state", [](PublicDecisionMaker& e, const py::dict& st) {
-            const std::uint64_t t = check_header(st, e, "pdm");
-            const auto n = static_cast<py::ssize_t>(e.n());
+        .def("set_state", [](PdmPy& e, const py::dict& st) {
+            BusyGuard guard(e.busy, kind_name<PdmPy>());
+            const Header h = check_header(st, e, "pdm", "welfare");
+            const auto n = static_cast<py::ssize_t>(h.n);
             auto D = state_array(st, "raw_deficits", {n}, false);
             auto R = state_array(st, "scale", {n}, true);
             auto U = state_array(st, "utilities", {n}, true);
+            check_ratios(D, R, "'raw_deficits' / 'scale'");
+            std::vector<std::uint8_t> act(h.n, 1);
+            fastfair::MomentSum mom;
+            mom.plain = h.rounds;
+            if (h.version == 2) {
+                act = state_active(st, h.n);
+                mom = state_moments(st);
+            }
+            e.grow_to(h.n);
             e.D_ = std::move(D);
             e.R_ = std::move(R);
             e.U_ = std::move(U);
-            e.t_ = t;
+            e.act_ = std::move(act);
+            e.moments_ = mom;
+            e.t_ = h.rounds;
+            e.refresh_active();
         }, "state"_a);
 
     // ---- baselines -----------------------------------------------------------------

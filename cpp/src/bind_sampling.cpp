@@ -18,7 +18,21 @@ using fastfair_bind::f64_in;
 // Below this size the kernels take microseconds; releasing the GIL would cost more.
 constexpr std::size_t kReleaseGilAbove = 1 << 14;
 
-py::array_t<double> py_project_capped_simplex(const f64_in& y, double k) {
+// Largest output an internal call may allocate (the public layer checks first).
+constexpr double kMaxOutputBytes = 8.0 * 1024 * 1024 * 1024;
+
+void require_output_bytes(double bytes, const char* what) {
+    if (bytes > kMaxOutputBytes) {
+        std::ostringstream os;
+        os.precision(4);
+        os << what << " would need " << bytes << " bytes, more than the limit of "
+           << kMaxOutputBytes << " bytes (8 GiB)";
+        throw py::value_error(os.str());
+    }
+}
+
+py::array_t<double> py_project_capped_simplex(py::handle y_obj, double k) {
+    const f64_in y = fastfair_bind::real_f64(y_obj, "y");
     fastfair_bind::require_ndim(y, 1, "y");
     const auto n = static_cast<std::size_t>(y.shape(0));
     fastfair_bind::require_finite(y.data(), n, "y");
@@ -62,11 +76,21 @@ std::size_t check_pipage_input(const double* pi, std::size_t n) {
     return static_cast<std::size_t>(rounded);
 }
 
-py::array_t<std::int8_t> py_pipage_round(const f64_in& pi, std::uint64_t seed,
-                                         std::int64_t size) {
+// Full validation of a pipage_round call (done before any seed is drawn).
+std::size_t py_pipage_check(const f64_in& pi, std::int64_t size) {
     fastfair_bind::require_ndim(pi, 1, "pi");
     const auto n = static_cast<std::size_t>(pi.shape(0));
     const std::size_t k = check_pipage_input(pi.data(), n);
+    const double draws = size < 0 ? 1.0 : static_cast<double>(size);
+    require_output_bytes(draws * static_cast<double>(n), "pipage_round's output (size * len(pi))");
+    return k;
+}
+
+py::array_t<std::int8_t> py_pipage_round(py::handle pi_obj, std::uint64_t seed,
+                                         std::int64_t size) {
+    const f64_in pi = fastfair_bind::real_f64(pi_obj, "pi");
+    const std::size_t k = py_pipage_check(pi, size);
+    const auto n = static_cast<std::size_t>(pi.shape(0));
     const bool single = size < 0;
     const std::size_t draws = single ? 1 : static_cast<std::size_t>(size);
     std::vector<py::ssize_t> shape;
@@ -92,6 +116,7 @@ py::array_t<std::int8_t> py_pipage_round(const f64_in& pi, std::uint64_t seed,
 }
 
 py::array_t<std::uint64_t> py_rng_u64(std::uint64_t seed, std::size_t count) {
+    require_output_bytes(8.0 * static_cast<double>(count), "rng_u64's output");
     py::array_t<std::uint64_t> out(static_cast<py::ssize_t>(count));
     fastfair::Rng rng(seed);
     auto* o = out.mutable_data();
@@ -100,6 +125,7 @@ py::array_t<std::uint64_t> py_rng_u64(std::uint64_t seed, std::size_t count) {
 }
 
 py::array_t<double> py_rng_uniform01(std::uint64_t seed, std::size_t count) {
+    require_output_bytes(8.0 * static_cast<double>(count), "rng_uniform01's output");
     py::array_t<double> out(static_cast<py::ssize_t>(count));
     fastfair::Rng rng(seed);
     auto* o = out.mutable_data();
@@ -114,6 +140,13 @@ void register_sampling(py::module_& m) {
           "Internal: exact projection onto {0 <= x <= 1, sum x = k}.");
     m.def("pipage_round", &py_pipage_round, "pi"_a, "seed"_a, "size"_a = -1,
           "Internal: randomized pipage rounding; size < 0 means one (n,) draw.");
+    m.def(
+        "pipage_check",
+        [](py::handle pi, std::int64_t size) {
+            return py_pipage_check(fastfair_bind::real_f64(pi, "pi"), size);
+        },
+        "pi"_a, "size"_a = -1,
+        "Internal: validates a pipage_round call (as pipage_round does) and returns K.");
     m.def("rng_u64", &py_rng_u64, "seed"_a, "count"_a,
           "Internal: the first `count` 64-bit words of fastfair's generator.");
     m.def("rng_uniform01", &py_rng_uniform01, "seed"_a, "count"_a,

@@ -19,17 +19,28 @@ separate threads.
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
-from ._validate import as_float_vector, as_int
+from ._validate import as_float_vector, as_int, as_real
 
 __all__ = ["make_efk_engine", "normalize_levels"]
 
 _LEVEL_REL_TOL = 1e-12
+#: Largest level: utilities (counts below 2**63 times levels) can never overflow.
+MAX_LEVEL = 2.0**960
+#: Largest ratio of the largest to the smallest level (the exact EF_k read-out).
+MAX_LEVEL_SPAN = 2.0**900
+#: Largest memory an engine may allocate (its per-pair arrays), 8 GiB.
+MAX_ENGINE_BYTES = 8 * 1024**3
+
+
+def engine_bytes(n_agents: int, n_levels: int) -> int:
+    """Bytes the EF_k engine allocates for ``n_agents`` agents and ``n_levels`` levels."""
+    nb = -(-n_levels // 16)
+    return n_agents * n_agents * (8 * n_levels + 16 * (n_levels + 1) + 24 * nb + 17) + 64 * n_agents
 
 
 def normalize_levels(levels: ArrayLike) -> np.ndarray:
@@ -49,8 +60,10 @@ def normalize_levels(levels: ArrayLike) -> np.ndarray:
     TypeError
         If ``levels`` is not an array of real numbers.
     ValueError
-        If it is not 1-D, empty, not finite, not positive, or two distinct levels are
-        within the matching tolerance of each other (relative 2e-12: ambiguous).
+        If it is not 1-D, empty, not finite, not positive, above ``2**960`` (about
+        9.7e288, so that utilities cannot overflow), spanning more than a factor
+        ``2**900`` (the exact EF_k read-out), or two distinct levels are within the
+        matching tolerance of each other (relative 2e-12: ambiguous).
     """
     if levels is None:
         msg = "levels must be given for notion='efk' (the positive value set)"
@@ -66,6 +79,14 @@ def normalize_levels(levels: ArrayLike) -> np.ndarray:
         msg = f"levels must be > 0 (0 is always allowed as an item value), got {arr.min()}"
         raise ValueError(msg)
     out = np.unique(arr)
+    if out[-1] > MAX_LEVEL:
+        msg = (f"levels must be <= 2**960 (about 9.7e288) so that utilities cannot "
+               f"overflow, got {out[-1]!r}")
+        raise ValueError(msg)
+    if out[-1] > MAX_LEVEL_SPAN * out[0]:
+        msg = (f"levels must span at most a factor 2**900 (about 8.5e270), got "
+               f"{out[0]!r} to {out[-1]!r}")
+        raise ValueError(msg)
     gaps = np.diff(out)
     close = gaps <= 2.0 * _LEVEL_REL_TOL * out[1:]
     if np.any(close):
@@ -102,20 +123,23 @@ def make_efk_engine(
     TypeError
         If ``n_agents`` is not an integer or ``p`` is not a real number.
     ValueError
-        If ``n_agents < 2``, ``levels`` is invalid (see :func:`normalize_levels`) or
-        ``p`` is not finite or ``< 2``.
+        If ``n_agents < 2``, ``levels`` is invalid (see :func:`normalize_levels`),
+        ``p`` is not finite or ``< 2``, or the engine would need more than 8 GiB.
     """
     n_agents = as_int(n_agents, "n_agents", 1)
     if n_agents < 2:
         msg = f"n_agents must be >= 2 for notion='efk', got {n_agents}"
         raise ValueError(msg)
     lv = normalize_levels(levels)
+    need = engine_bytes(n_agents, lv.size)
+    if need > MAX_ENGINE_BYTES:
+        msg = (f"an EF_k engine of {n_agents} agents and {lv.size} levels would need "
+               f"{need} bytes, more than the limit of {MAX_ENGINE_BYTES} bytes (8 GiB)")
+        raise ValueError(msg)
     if p is not None:
-        if isinstance(p, bool) or not isinstance(p, numbers.Real):
-            msg = f"p must be a real number or None, got {type(p).__name__}"
-            raise TypeError(msg)
-        if not math.isfinite(float(p)) or float(p) < 2.0:
+        pf = as_real(p, "p")
+        if not math.isfinite(pf) or pf < 2.0:
             msg = f"p must be finite and >= 2, got {p}"
             raise ValueError(msg)
-        p = float(p)
+        p = pf
     return _core.EFkAllocator(int(n_agents), lv, p)

@@ -43,6 +43,22 @@ def as_float_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:
     return arr
 
 
+def as_real(x: Any, name: str) -> float:
+    """``x`` (a real number, bools refused) as a float.
+
+    TypeError for anything that is not a real number; ValueError (never
+    OverflowError) for a Python int too large for a float.
+    """
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        msg = f"{name} must be a real number, got {type(x).__name__}"
+        raise TypeError(msg)
+    try:
+        return float(x)
+    except OverflowError:
+        msg = f"{name} is out of range for a float64, got an int of {int(x).bit_length()} bits"
+        raise ValueError(msg) from None
+
+
 def as_int(x: Any, name: str, minimum: int) -> int:
     """``x`` as an int >= ``minimum`` (bools refused); errors name ``name``."""
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):

@@ -1,11 +1,27 @@
-"""Optional heatmaps of a :class:`~fastfair.LotteryPool`'s history (as in the blog).
+"""Pictures of a :class:`~fastfair.LotteryPool`'s history and of deficit traces.
 
 Needs matplotlib (``pip install "fastfair[plot]"``); it is imported only when a plot
 is drawn, so ``import fastfair`` never imports it.
+
+Pictures that answer an organiser's questions at any pool size (fixed-size figures,
+O(entrants x lotteries) NumPy work, nothing drawn per entrant):
+
+* :func:`plot_deviation_histogram`: how far is everyone from the seats they deserved
+  (wins minus deserved seats over entrants), against independent draws;
+* :func:`plot_odds_by_drought`: what odds does an entrant get after years without a
+  win (newcomers, returning losers, past winners);
+* :func:`plot_unfairness_over_lotteries`: the largest ``|wins - deserved|`` after each
+  lottery, against independent draws with the same deserved seats.
+
+The blog's per-entrant heatmaps (:func:`plot_win_probabilities`, :func:`plot_winners`,
+:func:`plot_cumulative_unfairness`) draw one row per entrant: use them for a few
+hundred entrants at most (:data:`HEATMAP_MAX_ENTRANTS` is what ``fastfair plot
+lottery`` uses). :func:`lottery_figures` builds every picture at a fixed pixel size.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Optional
 
 import numpy as np
@@ -14,11 +30,24 @@ from numpy.typing import NDArray
 from .lottery import LotteryPool
 
 __all__ = [
+    "HEATMAP_MAX_ENTRANTS",
+    "drought_lengths",
+    "independent_draws",
+    "lottery_figures",
     "plot_cumulative_unfairness",
     "plot_deficit_traces",
+    "plot_deviation_histogram",
+    "plot_odds_by_drought",
+    "plot_unfairness_over_lotteries",
     "plot_win_probabilities",
     "plot_winners",
 ]
+
+#: Largest pool for which :func:`lottery_figures` draws the per-entrant heatmaps.
+HEATMAP_MAX_ENTRANTS = 300
+
+_OURS = "#1f5fa8"
+_BASE = "#d9822b"
 
 
 def _pyplot() -> Any:
@@ -33,6 +62,274 @@ def _pyplot() -> Any:
     return plt
 
 
+def _new_axes(ax: Optional[Any]) -> Any:
+    if ax is not None:
+        return ax
+    _, ax = _pyplot().subplots(layout="constrained")
+    return ax
+
+
+def _integer_ticks(axis: Any) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _lottery_index(pool: LotteryPool, t: int) -> int:
+    n = pool.n_lotteries
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Integral):
+        msg = f"t must be an int, got {type(t).__name__}"
+        raise TypeError(msg)
+    if not -n <= int(t) < n:
+        msg = f"t must index one of the pool's {n} lotteries, got {t}"
+        raise ValueError(msg)
+    return int(t) % n
+
+
+# ---- numbers behind the pictures ----------------------------------------------------
+
+
+def drought_lengths(pool: LotteryPool) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Years without a win, as seen by each lottery.
+
+    Returns ``(lost, won_before)``, both of shape (entrants, lotteries): for lottery
+    ``t``, ``lost[i, t]`` counts the earlier lotteries entrant ``i`` entered (score > 0)
+    and lost since its last win (since joining, if it never won), and
+    ``won_before[i, t]`` says whether it won any earlier lottery. A newcomer has
+    ``lost == 0`` and ``won_before == False``; last lottery's winner has ``lost == 0``
+    and ``won_before == True``. O(entrants x lotteries).
+    """
+    entered = pool.scores > 0
+    won = pool.winners.astype(bool)
+    n, n_lot = entered.shape
+    lost = np.zeros((n, n_lot), dtype=np.int64)
+    ever = np.zeros((n, n_lot), dtype=bool)
+    run = np.zeros(n, dtype=np.int64)
+    has = np.zeros(n, dtype=bool)
+    for t in range(n_lot):
+        lost[:, t] = run
+        ever[:, t] = has
+        e, w = entered[:, t], won[:, t]
+        run[e & w] = 0
+        run[e & ~w] += 1
+        has |= w
+    return lost, ever
+
+
+def _systematic(p: NDArray[np.float64], rng: np.random.Generator) -> NDArray[np.bool_]:
+    """One draw with marginals ``p`` (each in [0, 1]) and exactly ``round(sum p)``
+    winners: systematic sampling over a random order, independent of the past."""
+    order = rng.permutation(p.size)
+    c = np.cumsum(p[order])
+    total = c[-1] if c.size else 0.0
+    k = round(float(total))
+    if c.size and total > 0:
+        c *= k / total  # absorb float rounding so exactly k thresholds are crossed
+    u = rng.random()
+    f = np.floor(c - u)
+    prev = np.empty_like(f)
+    if f.size:
+        prev[0] = np.floor(-u)
+        prev[1:] = f[:-1]
+    out = np.zeros(p.size, dtype=bool)
+    out[order] = f > prev
+    return out
+
+
+def independent_draws(
+    pool: LotteryPool, runs: int = 10, seed: Any = 0
+) -> NDArray[np.float64]:
+    """The largest ``|wins - deserved|`` after each lottery if every lottery had been
+    drawn independently of the past, with the same deserved seats as marginals.
+
+    Each lottery draws exactly ``k`` winners by systematic sampling in a random order
+    (marginals = that lottery's deserved seats, ``k * s_i / sum(s)`` capped at 1), with
+    no memory of earlier wins: the baseline fastfair's fair probabilities improve on.
+    ``runs`` independent histories from ``numpy.random.default_rng(seed)``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (runs, lotteries)
+    """
+    if isinstance(runs, (bool, np.bool_)) or not isinstance(runs, numbers.Integral):
+        msg = f"runs must be an int, got {type(runs).__name__}"
+        raise TypeError(msg)
+    if not 1 <= int(runs) <= 1000:
+        msg = f"runs must be in [1, 1000], got {runs}"
+        raise ValueError(msg)
+    rng = np.random.default_rng(seed)
+    deserved = pool.deserved
+    n, n_lot = deserved.shape
+    out = np.zeros((int(runs), n_lot))
+    cum_deserved = np.zeros(n)
+    for r in range(int(runs)):
+        wins = np.zeros(n)
+        cum_deserved[:] = 0.0
+        for t in range(n_lot):
+            d = deserved[:, t]
+            idx = np.flatnonzero(d > 0)
+            wins[idx[_systematic(d[idx], rng)]] += 1.0
+            cum_deserved += d
+            out[r, t] = float(np.max(np.abs(wins - cum_deserved))) if n else 0.0
+    return out
+
+
+def _independent_deviation(
+    pool: LotteryPool, seed: Any = 0
+) -> NDArray[np.float64]:
+    """``wins - deserved`` per entrant after one independent-draw history."""
+    rng = np.random.default_rng(seed)
+    deserved = pool.deserved
+    wins = np.zeros(deserved.shape[0])
+    for t in range(deserved.shape[1]):
+        d = deserved[:, t]
+        idx = np.flatnonzero(d > 0)
+        wins[idx[_systematic(d[idx], rng)]] += 1.0
+    out: NDArray[np.float64] = wins - deserved.sum(axis=1)
+    return out
+
+
+# ---- organiser's pictures -----------------------------------------------------------
+
+
+def plot_deviation_histogram(
+    pool: LotteryPool,
+    ax: Optional[Any] = None,
+    baseline: bool = True,
+    seed: Any = 0,
+    bins: int = 60,
+) -> Any:
+    """Histogram over entrants of wins minus deserved seats after the last lottery
+    (negative: owed seats), for every member who entered at least once; with
+    ``baseline`` also the same for one history of independent draws (outline).
+    Returns the Axes."""
+    ax = _new_axes(ax)
+    ever = np.any(pool.scores > 0, axis=1) if pool.n_lotteries else np.zeros(0, bool)
+    dev = pool.unfairness[ever]
+    series = [("fastfair", dev, _OURS)]
+    if baseline and pool.n_lotteries:
+        series.append(("independent draws", _independent_deviation(pool, seed)[ever],
+                       _BASE))
+    lo = min((float(s.min()) for _, s, _ in series if s.size), default=-1.0)
+    hi = max((float(s.max()) for _, s, _ in series if s.size), default=1.0)
+    lo, hi = min(lo, -1.0), max(hi, 1.0)
+    edges = np.linspace(lo, hi, int(bins) + 1)
+    from matplotlib.ticker import StrMethodFormatter
+
+    for j, (label, values, colour) in enumerate(series):
+        counts, _ = np.histogram(values, bins=edges)
+        if values.size:
+            label = f"{label}: largest |wins - deserved| {np.abs(values).max():.2f}"
+        if j == 0:
+            ax.stairs(counts, edges, fill=True, color=colour, alpha=0.55, label=label)
+        else:
+            ax.stairs(counts, edges, color=colour, linewidth=1.8, label=label)
+    ax.axvline(0, color="k", linewidth=0.8)
+    ax.set_xlabel("wins - deserved seats (negative: owed seats)")
+    ax.set_ylabel("entrants")
+    _integer_ticks(ax.yaxis)
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_title(
+        f"Wins minus deserved seats after {pool.n_lotteries} lotteries "
+        f"({dev.size:,} entrants)"
+    )
+    ax.legend(loc="upper right", fontsize=9)
+    return ax
+
+
+def _box_stats(values: NDArray[np.float64], label: str) -> dict[str, Any]:
+    q5, q25, q50, q75, q95 = np.percentile(values, [5, 25, 50, 75, 95])
+    return {"med": q50, "q1": q25, "q3": q75, "whislo": q5, "whishi": q95,
+            "mean": float(values.mean()), "fliers": [], "label": label}
+
+
+def plot_odds_by_drought(pool: LotteryPool, t: int = -1, ax: Optional[Any] = None) -> Any:
+    """Win probabilities of lottery ``t`` grouped by the lotteries each entrant
+    entered without a win before it (:func:`drought_lengths`), separately for those
+    who never won (0 = newcomers) and those who won before (0 = won the previous
+    lottery they entered). Boxes: quartiles, whiskers: 5-95 %, dots: means.
+    Returns the Axes."""
+    ax = _new_axes(ax)
+    tt = _lottery_index(pool, t)
+    lost, ever = drought_lengths(pool)
+    entered = pool.scores[:, tt] > 0
+    pi = pool.win_probabilities[:, tt]
+    groups: list[tuple[bool, str, str]] = [(False, "never won before (0 = newcomers)", _OURS),
+              (True, "won before (0 = won the last time)", _BASE)]
+    x_max = int(lost[entered, tt].max()) if entered.any() else 0
+    present = [g for g in groups if np.any(entered & (ever[:, tt] == g[0]))]
+    handles = []
+    for j, (won_before, label, colour) in enumerate(present):
+        sel = entered & (ever[:, tt] == won_before)
+        stats, pos, counts = [], [], []
+        shift = 0.0 if len(present) == 1 else (j - 0.5) * 0.36
+        for x in range(x_max + 1):
+            vals = pi[sel & (lost[:, tt] == x)]
+            if vals.size:
+                stats.append(_box_stats(vals, str(x)))
+                pos.append(x + shift)
+                counts.append(vals.size)
+        art = ax.bxp(stats, positions=pos, widths=0.3, showmeans=True,
+                     patch_artist=True, manage_ticks=False,
+                     boxprops={"facecolor": colour, "alpha": 0.6},
+                     medianprops={"color": colour, "linewidth": 3.5},
+                     meanprops={"marker": "o", "markerfacecolor": "white",
+                                "markeredgecolor": "k", "markersize": 5})
+        ax.plot(pos, [s["mean"] for s in stats], color=colour, linewidth=1,
+                alpha=0.8)
+        for xp, st, c in zip(pos, stats, counts):
+            ax.annotate(f"{c:,}", (xp, st["whishi"]), textcoords="offset points",
+                        xytext=(0, 4), ha="center", fontsize=7, color="#444")
+        handles.append((art["boxes"][0], label))
+    ax.set_xticks(range(x_max + 1))
+    ax.set_xlim(-0.6, x_max + 0.6)
+    ax.set_ylim(-0.03, 1.08)
+    ax.set_xlabel("lotteries entered without a win (since the last win, or since joining)")
+    ax.set_ylabel(f"win probability in lottery {tt + 1}")
+    k = int(pool.lottery_sizes[tt])
+    ax.set_title(f"Odds by years without a win: lottery {tt + 1} "
+                 f"({int(entered.sum()):,} entrants, {k:,} winners; numbers = entrants)")
+    if handles:
+        ax.legend([h for h, _ in handles], [lab for _, lab in handles],
+                  loc="upper left", fontsize=9)
+    return ax
+
+
+def plot_unfairness_over_lotteries(
+    pool: LotteryPool, ax: Optional[Any] = None, runs: int = 10, seed: Any = 0
+) -> Any:
+    """Largest ``|wins - deserved|`` over entrants after each lottery, for fastfair
+    and for ``runs`` histories of independent draws (:func:`independent_draws`:
+    median line, min-max band). Returns the Axes."""
+    ax = _new_axes(ax)
+    n_lot = pool.n_lotteries
+    x = np.arange(1, n_lot + 1)
+    dev = np.cumsum(pool.winners, axis=1, dtype=np.float64) - np.cumsum(
+        pool.deserved, axis=1)
+    ours = np.abs(dev).max(axis=0) if dev.size else np.zeros(n_lot)
+    if n_lot:
+        base = independent_draws(pool, runs=runs, seed=seed)
+        ax.fill_between(x, base.min(axis=0), base.max(axis=0), color=_BASE,
+                        alpha=0.25, linewidth=0)
+        ax.plot(x, np.median(base, axis=0), color=_BASE, linewidth=1.8, marker="s",
+                markersize=4,
+                label=f"independent draws, same deserved seats (median, range of {runs})")
+    ax.plot(x, ours, color=_OURS, linewidth=2.4, marker="o", markersize=5,
+            label="fastfair (fair probabilities)")
+    ax.axhline(1.0, color="k", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("lottery")
+    ax.set_ylabel("max over entrants of |wins - deserved seats|")
+    _integer_ticks(ax.xaxis)
+    ax.set_xlim(0.5, max(n_lot, 1) + 0.5)
+    ax.set_ylim(bottom=0)
+    ax.set_title(f"Largest unfairness after each lottery ({pool.n_entrants:,} members)")
+    ax.legend(loc="upper left", fontsize=9)
+    return ax
+
+
+# ---- the blog's per-entrant heatmaps ------------------------------------------------
+
+
 def _heatmap(
     data: NDArray[Any],
     pool: LotteryPool,
@@ -40,22 +337,34 @@ def _heatmap(
     ax: Optional[Any],
     annotate: bool,
     diverging: bool,
+    colorbar_ticks: Optional[list[float]] = None,
     **imshow_kwargs: Any,
 ) -> Any:
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _new_axes(ax)
     kwargs: dict[str, Any] = {"aspect": "auto", "interpolation": "nearest"}
     if diverging:
         lim = float(np.max(np.abs(data))) if data.size else 1.0
         kwargs.update(cmap="RdBu", vmin=-lim or -1.0, vmax=lim or 1.0)
     kwargs.update(imshow_kwargs)
     image = ax.imshow(data, **kwargs)
-    ax.figure.colorbar(image, ax=ax)
+    bar = ax.figure.colorbar(image, ax=ax)
+    if colorbar_ticks is not None:
+        bar.set_ticks(colorbar_ticks)
     sizes = pool.lottery_sizes
-    ax.set_xticks(range(data.shape[1]))
-    ax.set_xticklabels([f"Lot. {t + 1}\n({int(k)})" for t, k in enumerate(sizes)])
-    ax.set_ylabel("Entrant")
+    n_lot = data.shape[1] if data.ndim == 2 else 0
+    if n_lot <= 20:
+        ax.set_xticks(range(n_lot))
+        ax.set_xticklabels([f"{t + 1}\n(k={int(k)})" for t, k in enumerate(sizes)])
+    else:
+        _integer_ticks(ax.xaxis)
+    ax.set_xlabel("lottery")
+    ids = pool.ids
+    if ids is not None and 0 < data.shape[0] <= 40:
+        ax.set_yticks(range(data.shape[0]))
+        ax.set_yticklabels(ids, fontsize=8 if data.shape[0] > 20 else 9)
+    else:
+        _integer_ticks(ax.yaxis)
+    ax.set_ylabel("entrant")
     ax.set_title(title)
     if annotate:
         for (i, t), v in np.ndenumerate(data):
@@ -67,6 +376,8 @@ def plot_win_probabilities(
     pool: LotteryPool, ax: Optional[Any] = None, annotate: bool = False, **kwargs: Any
 ) -> Any:
     """Heatmap of the win probabilities (entrants x lotteries). Returns the Axes."""
+    kwargs.setdefault("vmin", 0.0)
+    kwargs.setdefault("vmax", 1.0)
     return _heatmap(pool.win_probabilities, pool, "Win probabilities", ax, annotate,
                     False, **kwargs)
 
@@ -75,8 +386,11 @@ def plot_winners(
     pool: LotteryPool, ax: Optional[Any] = None, annotate: bool = False, **kwargs: Any
 ) -> Any:
     """Heatmap of the winners (entrants x lotteries). Returns the Axes."""
-    return _heatmap(pool.winners.astype(np.float64), pool, "Lottery winners", ax,
-                    annotate, False, **kwargs)
+    kwargs.setdefault("vmin", 0.0)
+    kwargs.setdefault("vmax", 1.0)
+    kwargs.setdefault("cmap", "Greens")
+    return _heatmap(pool.winners.astype(np.float64), pool, "Lottery winners (1 = won)",
+                    ax, annotate, False, colorbar_ticks=[0.0, 1.0], **kwargs)
 
 
 def plot_cumulative_unfairness(
@@ -85,8 +399,58 @@ def plot_cumulative_unfairness(
     """Heatmap of cumulative wins minus cumulative deserved seats after each lottery
     (negative: the entrant is owed seats). Returns the Axes."""
     data = pool.winners.cumsum(axis=1) - pool.deserved.cumsum(axis=1)
-    return _heatmap(data, pool, "Cumulative unfairness (wins - deserved)", ax,
+    return _heatmap(data, pool, "Cumulative wins - deserved seats (negative: owed seats)",
+                    ax,
                     annotate, True, **kwargs)
+
+
+# ---- every picture at once ----------------------------------------------------------
+
+
+def lottery_figures(
+    pool: LotteryPool,
+    size: tuple[int, int] = (1200, 800),
+    dpi: int = 100,
+    heatmaps: Optional[bool] = None,
+    t: int = -1,
+    runs: int = 10,
+    seed: Any = 0,
+) -> dict[str, Any]:
+    """Every lottery picture as a matplotlib Figure of exactly ``size`` pixels at
+    ``dpi`` (the figure size never depends on the number of entrants).
+
+    Returns ``{name: Figure}`` with ``"unfairness"`` (:func:`plot_unfairness_over_
+    lotteries`), ``"deviation"`` (:func:`plot_deviation_histogram`), ``"odds"``
+    (:func:`plot_odds_by_drought` of lottery ``t``) and, when ``heatmaps`` is True (by
+    default: at most :data:`HEATMAP_MAX_ENTRANTS` members), ``"probabilities"``,
+    ``"winners"`` and ``"cumulative"``. Close them with ``matplotlib.pyplot.close``.
+    """
+    plt = _pyplot()
+    if pool.n_lotteries == 0:
+        msg = "the pool has no lotteries to plot"
+        raise ValueError(msg)
+    _lottery_index(pool, t)
+    width, height = (int(v) for v in size)
+    if heatmaps is None:
+        heatmaps = pool.n_entrants <= HEATMAP_MAX_ENTRANTS
+    figsize = (width / dpi, height / dpi)
+    makers: list[tuple[str, Any]] = [
+        ("unfairness", lambda ax: plot_unfairness_over_lotteries(pool, ax, runs, seed)),
+        ("deviation", lambda ax: plot_deviation_histogram(pool, ax, seed=seed)),
+        ("odds", lambda ax: plot_odds_by_drought(pool, t, ax)),
+    ]
+    if heatmaps:
+        makers += [
+            ("probabilities", lambda ax: plot_win_probabilities(pool, ax)),
+            ("winners", lambda ax: plot_winners(pool, ax)),
+            ("cumulative", lambda ax: plot_cumulative_unfairness(pool, ax)),
+        ]
+    figures: dict[str, Any] = {}
+    for name, make in makers:
+        fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
+        make(ax)
+        figures[name] = fig
+    return figures
 
 
 def plot_deficit_traces(
@@ -101,9 +465,7 @@ def plot_deficit_traces(
     ``traces`` maps a method name to an array of shape (rounds,), e.g. the output of
     ``fastfair._traces.deficit_traces`` (what ``fastfair plot stream`` draws).
     """
-    plt = _pyplot()
-    if ax is None:
-        _, ax = plt.subplots()
+    ax = _new_axes(ax)
     for name, trace in traces.items():
         rounds = np.arange(1, len(trace) + 1)
         ours = name == "fastfair"

@@ -10,7 +10,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _core
 from ._seed import SeedLike, resolve_seed
-from ._validate import as_float_vector
+from ._validate import as_float_vector, as_real
 
 __all__ = ["pipage_round", "project_capped_simplex"]
 
@@ -35,8 +35,18 @@ def project_capped_simplex(y: ArrayLike, k: float) -> NDArray[np.float64]:
 
     Raises
     ------
+    TypeError
+        If ``y`` is not an array of real numbers (complex, datetime, string, object,
+        structured or masked input) or ``k`` is not a real number.
     ValueError
         If ``y`` is not 1-D or not finite, or ``k`` lies outside ``[0, n]``.
+
+    Notes
+    -----
+    Shift-invariant: the threshold is solved on ``y - pivot``, so inputs of any
+    finite magnitude (up to 1.8e308) give the projection to within a few ulps of 1
+    (``project_capped_simplex([1e16, 0], 0.5)`` is ``[0.5, 0]``). Equal entries of
+    ``y`` get bit-identical entries of the result.
 
     Examples
     --------
@@ -46,10 +56,8 @@ def project_capped_simplex(y: ArrayLike, k: float) -> NDArray[np.float64]:
     ([0.35, 1.0, 0.65], 2.0)
     """
     arr = as_float_vector(y, "y")
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, numbers.Real):
-        msg = f"k must be a real number, got {type(k).__name__}"
-        raise TypeError(msg)
-    return _core.project_capped_simplex(arr, float(k))
+    kf = as_real(k, "k")
+    return _core.project_capped_simplex(arr, kf)
 
 
 def pipage_round(
@@ -79,8 +87,12 @@ def pipage_round(
 
     Raises
     ------
+    TypeError
+        ``pi`` is not an array of real numbers, or ``size``/``seed`` has a wrong type.
     ValueError
-        Bad shape, NaN, entries outside ``[0, 1]``, a non-integer sum, or ``size < 0``.
+        Bad shape, NaN, entries outside ``[0, 1]``, a non-integer sum, ``size < 0``,
+        an output of more than 8 GiB, or a seed out of range. Every check happens
+        before a seed is drawn: a failed call never advances a Generator.
 
     Examples
     --------
@@ -100,4 +112,16 @@ def pipage_round(
         if n_draws < 0:
             msg = f"size must be >= 0, got {n_draws}"
             raise ValueError(msg)
+        if n_draws * max(arr.size, 1) > _MAX_OUTPUT_BYTES:
+            msg = (f"size={n_draws} draws of {arr.size} entries would need "
+                   f"{n_draws * arr.size} bytes, more than the limit of "
+                   f"{_MAX_OUTPUT_BYTES} bytes (8 GiB)")
+            raise ValueError(msg)
+    # validate everything before a seed is drawn (a Generator must not advance)
+    _core.pipage_check(arr, n_draws)
     return _core.pipage_round(arr, resolve_seed(seed), n_draws)
+
+
+#: Largest output pipage_round allocates (int8 entries), 8 GiB.
+_MAX_OUTPUT_BYTES = 8 * 1024**3
+

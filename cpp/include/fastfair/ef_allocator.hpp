@@ -1,14 +1,21 @@
 // EF_c online item allocation with the p-potential rule (paper-formulas.md section 6),
-// optionally with discounted memory (section 9).
+// optionally with discounted memory (section 9), and the scheduler extensions
+// (docs/scheduler-extensions.md): eligibility and churn (no weights).
 //
 // Per ordered pair (i, j), i != j: envy E_ij = v_i(A_j) - v_i(A_i) (with a discount, the
 // recursion E_ij <- gamma E_ij + 1[a = j] v_i - 1[a = i] v_i), scale S_ij = the largest
 // value for i of an item in j's bundle (undiscounted running maximum), quality variable
-// d_ij = (E_ij)_+ / S_ij. Giving the item to a changes only the 2(n-1) pairs (a, j) and
-// (i, a), so with the phi terms cached the rule costs O(n^2) per round (O(n) per
-// candidate). Terms are computed as phi - 1 = expm1(log phi) (exact for tiny deficits); when a log term exceeds
-// kLogFastLimit the round is re-evaluated with every term shifted by the largest log.
-// Ties: lowest index. Not thread-safe.
+// d_ij = (E_ij)_+ / S_ij. An item counts only for the agents eligible for it (the others'
+// values are taken as 0) and goes to one of them. Giving the item to a changes only the
+// 2(n-1) pairs (a, j) and (i, a), so with the phi terms cached the rule costs O(n^2) per
+// round (O(n) per candidate). Terms are computed as phi - 1 = expm1(log phi) (exact for
+// tiny deficits); when a log term exceeds kLogFastLimit the round is re-evaluated with
+// every term shifted by the largest log.
+// Ties: TieBreak::Index takes the lowest index among exact minima (the original rule);
+// TieBreak::Value takes, among the candidates within a relative kTieRel of the minimum S
+// (S measured over the terms the round can change, a lower bound of the whole sum), the
+// highest value to the recipient, then the largest total envy sum_j E_aj, then the
+// lowest index. Not thread-safe.
 #pragma once
 
 #include "fastfair/online_common.hpp"
@@ -17,11 +24,18 @@ namespace fastfair {
 
 class EfAllocator {
 public:
-    static constexpr int kStateVersion = 1;
+    static constexpr int kStateVersion = 2;
 
-    EfAllocator(std::size_t n, double p, double gamma)
-        : n_(n), p_(0.0), gamma_(resolve_gamma(gamma)) {
+    // Bytes of state and cache an engine of n agents needs (E, S, two caches).
+    static double bytes_for(std::size_t n) noexcept {
+        const double nd = static_cast<double>(n);
+        return 4.0 * 8.0 * nd * nd + 64.0 * nd;
+    }
+
+    EfAllocator(std::size_t n, double p, double gamma, TieBreak tie = TieBreak::Index)
+        : n_(n), p_(0.0), gamma_(resolve_gamma(gamma)), tie_(tie) {
         require_agents(n);
+        require_bytes(bytes_for(n), "notion='ef' with this many agents");
         const double nd = static_cast<double>(n);
         p_ = resolve_p(p, nd * (nd - 1.0));
         const std::size_t nn = n * n;
@@ -30,14 +44,17 @@ public:
         own_.assign(n, 0.0);
         lc_.assign(nn, 0.0);
         pc_.assign(nn, 0.0);
-        delta_.assign(n, 0.0);
-        idx_.assign(n, 0);
+        act_.assign(n, 1);
+        n_active_ = n;
+        resize_scratch();
         lc_max_ = 0.0;
     }
 
     std::size_t n() const noexcept { return n_; }
+    std::size_t n_active() const noexcept { return n_active_; }
     double p() const noexcept { return p_; }
     double gamma() const noexcept { return gamma_; }
+    TieBreak tie_break() const noexcept { return tie_; }
     std::uint64_t rounds() const noexcept { return t_; }
 
     // Recompute the cached log phi / phi terms from (E, S).
@@ -56,14 +73,127 @@ public:
             }
     }
 
-    std::int64_t step(const double* v) noexcept {
+    // values: n finite numbers in [0, kMaxValue]; mask: nullptr or n bytes (0/1). The
+    // caller guarantees at least one active agent is eligible.
+    std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
+        if (mask == nullptr && n_active_ == n_) return step_impl<false>(v);
+        for (std::size_t i = 0; i < n_; ++i) {
+            const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
+            e_[i] = e;
+            ve_[i] = e ? v[i] : 0.0;
+        }
+        return step_impl<true>(ve_.data());
+    }
+
+    void run(const double* V, std::size_t T, std::int64_t* out,
+             const std::uint8_t* mask = nullptr, std::size_t mask_stride = 0) noexcept {
+        for (std::size_t t = 0; t < T; ++t)
+            out[t] = step(V + t * n_, mask == nullptr ? nullptr : mask + t * mask_stride);
+    }
+
+    bool any_eligible(const std::uint8_t* mask) const noexcept {
+        for (std::size_t i = 0; i < n_; ++i)
+            if (act_[i] && (mask == nullptr || mask[i])) return true;
+        return false;
+    }
+
+    // Churn: the new agent's 2(n-1) pairs start at envy 0 and count only new items.
+    std::size_t add_agent() {
+        grow_to(n_ + 1);
+        return n_ - 1;
+    }
+    // Grow to n1 agents in one reallocation; the new agents are active, at envy 0.
+    void grow_to(std::size_t n1) {
+        if (n1 <= n_) return;
+        require_agents(n1);
+        require_bytes(bytes_for(n1), "add_agent with notion='ef'");
+        const double nd = static_cast<double>(n_);
+        moments_.fold(n_ >= 2 ? 2.0 / nd : 0.0);  // one agent: every item is forced
+        std::vector<double> E(n1 * n1, 0.0), S(n1 * n1, 0.0);
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) {
+                E[i * n1 + j] = E_[i * n_ + j];
+                S[i * n1 + j] = S_[i * n_ + j];
+            }
+        E_.swap(E);
+        S_.swap(S);
+        own_.resize(n1, 0.0);
+        act_.resize(n1, 1);
+        n_active_ += n1 - n_;
+        n_ = n1;
+        lc_.assign(n1 * n1, 0.0);
+        pc_.assign(n1 * n1, 0.0);
+        resize_scratch();
+        refresh_cache();
+    }
+    void remove_agent(std::size_t i) noexcept {
+        if (act_[i]) --n_active_;
+        act_[i] = 0;
+    }
+    bool active(std::size_t i) const noexcept { return act_[i] != 0; }
+    void refresh_active() noexcept {
+        n_active_ = 0;
+        for (std::size_t i = 0; i < n_; ++i) n_active_ += act_[i] ? 1 : 0;
+    }
+    double deficit(std::size_t i, std::size_t j) const noexcept {
+        return i == j ? 0.0 : norm_deficit(E_[i * n_ + j], S_[i * n_ + j]);
+    }
+    double max_deficit() const noexcept {
+        double mx = 0.0;
+        for (std::size_t i = 0; i < n_; ++i)
+            for (std::size_t j = 0; j < n_; ++j) mx = std::max(mx, deficit(i, j));
+        return mx;
+    }
+    double log_S() const {
+        if (n_ < 2) return -INFINITY;
+        const std::size_t m = n_ * (n_ - 1);
+        return log_sum_exp(m, [&](std::size_t q) {
+            const std::size_t i = q / (n_ - 1), r = q % (n_ - 1);
+            const std::size_t j = r < i ? r : r + 1;
+            return log_phi(deficit(i, j), p_);
+        });
+    }
+    double potential() const { return n_ < 2 ? 0.0 : std::exp(log_S() / p_); }
+    double bound() const {
+        const double nd = static_cast<double>(n_);
+        return moments_.bound(p_, nd * (nd - 1.0), 2.0, nd, gamma_);
+    }
+
+    // State (public for the bindings' get_state / set_state); call refresh_cache()
+    // after writing E_ or S_, refresh_active() after writing act_.
+    std::vector<double> E_, S_, own_;
+    std::vector<std::uint8_t> act_;
+    MomentSum moments_;
+    std::uint64_t t_ = 0;
+
+private:
+    void resize_scratch() {
+        delta_.assign(n_, 0.0);
+        ve_.assign(n_, 0.0);
+        e_.assign(n_, 0);
+        idx_.assign(n_, 0);
+    }
+
+    template <bool Masked>
+    std::int64_t step_impl(const double* v) noexcept {
         const std::size_t n = n_;
         const double p = p_;
+        if (Masked) {
+            std::size_t k = 0;
+            for (std::size_t i = 0; i < n; ++i) k += e_[i];
+            if (k == n)
+                ++moments_.plain;
+            else
+                moments_.add(k >= 2 ? 2.0 / static_cast<double>(k) : 0.0);
+        } else {
+            ++moments_.plain;
+        }
         if (gamma_ > 0.0) {
             for (std::size_t k = 0; k < n * n; ++k) E_[k] *= gamma_;
             refresh_cache();
         }
         double lmax = lc_max_;
+        double touched = 0.0;  // sum of the cached phi - 1 of the pairs this round can change
         for (std::size_t a = 0; a < n; ++a) delta_[a] = 0.0;
         // Pass 1: for every pair (i, j), the change of its phi term if i receives (its
         // envy drops by v_i) and if j receives (its envy grows by v_i, its scale becomes
@@ -87,6 +217,7 @@ public:
                 const std::size_t k = row + j;
                 const double e = Ei[j];
                 const double s = S_[k];
+                touched += pc_[k];
                 if (e > 0.0) {  // i receives: envy decreases
                     const double lr = log_phi_ratio(e - vi, s, p);
                     lmax = std::max(lmax, lr);
@@ -98,14 +229,41 @@ public:
             }
             delta_[i] += di;
         }
-        if (lmax > kLogFastLimit) shifted_deltas(v, lmax);
-        std::size_t best = 0;
-        double best_delta = delta_[0];
-        for (std::size_t a = 1; a < n; ++a)
+        double S_floor;  // lower bound of the minimum S (in the shifted units if shifted)
+        const double md = static_cast<double>(n) * static_cast<double>(n - 1);
+        if (lmax > kLogFastLimit) {
+            touched = shifted_deltas(v, lmax);
+            S_floor = md * std::exp(-lmax) + touched;
+        } else {
+            S_floor = md + touched;
+        }
+        std::size_t best = n;
+        double best_delta = INFINITY;
+        for (std::size_t a = 0; a < n; ++a) {
+            if (Masked && !e_[a]) continue;
             if (delta_[a] < best_delta) {
                 best_delta = delta_[a];
                 best = a;
             }
+        }
+        if (tie_ == TieBreak::Value) {
+            const double lim = best_delta + kTieRel * (S_floor + best_delta);
+            double best_env = NAN;  // computed lazily (value ties only)
+            for (std::size_t a = 0; a < n; ++a) {
+                if (a == best || (Masked && !e_[a]) || !(delta_[a] <= lim)) continue;
+                if (v[a] > v[best]) {
+                    best = a;
+                    best_env = NAN;
+                } else if (v[a] == v[best]) {
+                    if (std::isnan(best_env)) best_env = envy_sum(best);
+                    const double ea = envy_sum(a);
+                    if (ea > best_env) {
+                        best = a;
+                        best_env = ea;
+                    }
+                }
+            }
+        }
         // Apply: pairs (best, j) lose v_best, pairs (i, best) gain v_i; their cached
         // terms are recomputed from the new state (the same values pass 1 produced).
         const double vb = v[best];
@@ -136,45 +294,17 @@ public:
         return static_cast<std::int64_t>(best);
     }
 
-    void run(const double* V, std::size_t T, std::int64_t* out) noexcept {
-        for (std::size_t t = 0; t < T; ++t) out[t] = step(V + t * n_);
+    double envy_sum(std::size_t a) const noexcept {
+        double s = 0.0;
+        for (std::size_t j = 0; j < n_; ++j) s += E_[a * n_ + j];
+        return s;
     }
 
-    double deficit(std::size_t i, std::size_t j) const noexcept {
-        return i == j ? 0.0 : norm_deficit(E_[i * n_ + j], S_[i * n_ + j]);
-    }
-    double max_deficit() const noexcept {
-        double mx = 0.0;
-        for (std::size_t i = 0; i < n_; ++i)
-            for (std::size_t j = 0; j < n_; ++j) mx = std::max(mx, deficit(i, j));
-        return mx;
-    }
-    double log_S() const {
-        if (n_ < 2) return -INFINITY;
-        const std::size_t m = n_ * (n_ - 1);
-        return log_sum_exp(m, [&](std::size_t q) {
-            const std::size_t i = q / (n_ - 1), r = q % (n_ - 1);
-            const std::size_t j = r < i ? r : r + 1;
-            return log_phi(deficit(i, j), p_);
-        });
-    }
-    double potential() const { return n_ < 2 ? 0.0 : std::exp(log_S() / p_); }
-    double bound() const {
-        const double nd = static_cast<double>(n_);
-        const double m = nd * (nd - 1.0);
-        if (gamma_ > 0.0) return tau_bound_discounted(p_, m, 2.0, nd, gamma_);
-        return tau_bound(p_, m, 2.0, nd, static_cast<double>(t_));
-    }
-
-    // State (public for the bindings' get_state / set_state); call refresh_cache()
-    // after writing E_ or S_.
-    std::vector<double> E_, S_, own_;
-    std::uint64_t t_ = 0;
-
-private:
-    // Overflow-safe re-evaluation of the deltas with every term scaled by exp(-shift).
-    void shifted_deltas(const double* v, double shift) noexcept {
+    // Overflow-safe re-evaluation of the deltas with every term scaled by exp(-shift);
+    // returns the scaled sum of the terms the round can change.
+    double shifted_deltas(const double* v, double shift) noexcept {
         const std::size_t n = n_;
+        double touched = 0.0;
         for (std::size_t a = 0; a < n; ++a) delta_[a] = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
             const double vi = v[i];
@@ -185,11 +315,13 @@ private:
                 const double e = E_[k], s = S_[k];
                 if (!(e + vi > 0.0)) continue;
                 const double old = std::exp(lc_[k] - shift);
+                touched += old;
                 if (e > 0.0) delta_[i] += std::exp(log_phi_ratio(e - vi, s, p_) - shift) - old;
                 delta_[j] +=
                     std::exp(log_phi_ratio(e + vi, std::max(s, vi), p_) - shift) - old;
             }
         }
+        return touched;
     }
 
     void set_cache(std::size_t k) noexcept {
@@ -199,11 +331,15 @@ private:
     }
 
     std::size_t n_;
+    std::size_t n_active_ = 0;
     double p_;
     double gamma_;
+    TieBreak tie_;
     double lc_max_;
     std::vector<double> lc_, pc_;  // cached log phi and phi - 1 (expm1, clamped) per pair
     std::vector<double> delta_;    // scratch: S(a) - S(no change) per candidate
+    std::vector<double> ve_;       // scratch: values with ineligible agents zeroed
+    std::vector<std::uint8_t> e_;  // scratch: eligible and active
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
 };
 

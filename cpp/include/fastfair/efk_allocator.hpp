@@ -133,8 +133,24 @@ public:
     // best of 8, 16, 32 at L = 64, and keeps L <= 16 in the one-block fast path.
     static constexpr std::size_t kBlock = 16;
 
+    // Magnitude limits of the levels. Utilities are sums of counts (< 2^63, one item
+    // per round) times levels, so levels <= 2^960 (about 9.7e288) can never overflow
+    // them; efk() compares exact sums of count * level products after scaling the top
+    // level to [1, 2), exact only while the smallest level is >= 2^-900 times the top.
+    static constexpr double kMaxLevel = 0x1.0p+960;
+    static constexpr double kMaxLevelSpan = 0x1.0p+900;
+
+    // Bytes an engine of n agents and L levels allocates (its per-pair arrays), and
+    // those of the weight table for deficits up to kmax (grown as deficits grow).
+    static double bytes_needed(double n, double L) noexcept {
+        const double nb = std::ceil(L / static_cast<double>(kBlock));
+        return n * n * (8.0 * L + 16.0 * (L + 1.0) + 24.0 * nb + 17.0) + 64.0 * n;
+    }
+    static double table_bytes(double kmax) noexcept { return 36.0 * (2.0 * kmax + 8.0); }
+
     // levels: strictly increasing, finite, positive, pairwise farther apart than the
-    // matching tolerance. p: finite, >= 2. Throws std::invalid_argument otherwise.
+    // matching tolerance, at most kMaxLevel, spanning at most kMaxLevelSpan. p: finite,
+    // >= 2. Throws std::invalid_argument otherwise.
     EFkAllocator(std::size_t n, std::vector<double> levels, double p)
         : n_(n), L_(levels.size()), levels_(std::move(levels)), p_(p) {
         if (n_ < 2) throw std::invalid_argument("n_agents must be >= 2");
@@ -150,6 +166,14 @@ public:
                     "levels must differ by more than the matching tolerance (relative "
                     "2e-12); two levels this close are ambiguous");
         }
+        if (!(levels_.back() <= kMaxLevel))
+            throw std::invalid_argument(
+                "levels must be <= 2^960 (about 9.7e288) so that utilities cannot "
+                "overflow");
+        if (!(levels_.back() <= kMaxLevelSpan * levels_.front()))
+            throw std::invalid_argument(
+                "levels must span at most a factor 2^900 (about 8.5e270) from the "
+                "smallest to the largest");
         if (!std::isfinite(p_) || !(p_ >= 2.0))
             throw std::invalid_argument("p must be finite and >= 2");
         rw_ = 2 * (L_ + 1);
@@ -330,6 +354,12 @@ public:
     // v_i(A_i) >= v_i(A_j) minus the k items of A_j that i values most. Sums are exact
     // (expansion arithmetic), so ties are decided correctly.
     std::int64_t efk() const {
+        // levels scaled by a power of two (exact) so that the top one is in [1, 2):
+        // products of counts (< 2^63) and levels stay finite and, the levels spanning at
+        // most 2^900, above the underflow range, so each product splits exactly (fma)
+        std::vector<double> lv(L_);
+        const int top = std::ilogb(levels_.back());
+        for (std::size_t l = 0; l < L_; ++l) lv[l] = std::ldexp(levels_[l], -top);
         detail::ExactSum e, e2;
         std::int64_t kmax = 0;
         for (std::size_t i = 0; i < n_; ++i) {
@@ -339,16 +369,16 @@ public:
                 const std::int64_t* oth = &cnt_[(i * n_ + j) * L_];
                 e.clear();
                 for (std::size_t l = 0; l < L_; ++l) {
-                    if (oth[l] != 0) e.add_product(static_cast<double>(oth[l]), levels_[l]);
+                    if (oth[l] != 0) e.add_product(static_cast<double>(oth[l]), lv[l]);
                     if (own[l] != 0)
-                        e.add_product(-static_cast<double>(own[l]), levels_[l]);
+                        e.add_product(-static_cast<double>(own[l]), lv[l]);
                 }
                 if (e.sign() <= 0) continue;
                 std::int64_t k = 0;
                 for (std::size_t l = L_; l-- > 0;) {
                     const std::int64_t c = oth[l];
                     if (c == 0) continue;
-                    const double th = levels_[l];
+                    const double th = lv[l];
                     e2.assign(e);
                     e2.add_product(-static_cast<double>(c), th);
                     if (e2.sign() > 0) {

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -37,39 +38,48 @@ namespace fastfair {
 // others' mass is summed once. Should c exceed 2 * c0 (then a non-candidate could
 // cap), the candidate list is rebuilt at the new level. Cost: three O(n) scans plus
 // O(#candidates) per pass. `work` is scratch (reused across calls).
-inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
-                           std::vector<std::uint32_t>& work) {
-    std::size_t n_pos = 0;
+namespace detail {
+
+// The passes of deserved_seats on the scores s_i * 2^-e (Scaled) or s_i (!Scaled).
+// Returns false (unscaled only) if the level c would leave [0, 2^900]: then the free
+// score mass is too small next to the seats left, and the caller rescales. Scaled, the
+// free entrants are then rescaled by their own maximum (the seats depend on the free
+// scores only through their ratios) and the passes go on.
+template <bool Scaled>
+inline bool deserved_seats_passes(const double* s, std::size_t n, double k, double* d,
+                                  std::vector<std::uint32_t>& work, int e) {
+    const auto S = [&](std::size_t i) { return Scaled ? std::ldexp(s[i], -e) : s[i]; };
+    constexpr double kBig = 0x1.0p+900;
+    const double inf = std::numeric_limits<double>::infinity();
     NeumaierSum total;
     for (std::size_t i = 0; i < n; ++i) {
-        if (s[i] > 0.0) {
-            ++n_pos;
-            total.add(s[i]);
-        }
-    }
-    if (!(k >= 0.0) || k > static_cast<double>(n_pos))
-        throw std::invalid_argument("k must lie in [0, number of positive scores]");
-    if (k == 0.0 || n_pos == 0) {
-        std::fill(d, d + n, 0.0);
-        return;
-    }
-    if (k == static_cast<double>(n_pos)) {
-        for (std::size_t i = 0; i < n; ++i) d[i] = s[i] > 0.0 ? 1.0 : 0.0;
-        return;
+        const double si = S(i);
+        if (si > 0.0) total.add(si);
     }
     // d_i == 1.0 marks a capped entrant during the passes.
     std::fill(d, d + n, 0.0);
     double n_capped = 0.0;
-    double c = k / total.value();
+    double c = total.value() > 0.0 ? k / total.value() : inf;
     for (;;) {
+        if (!(c <= kBig)) {
+            if (!Scaled) return false;
+            double fm = 0.0;  // the largest free score
+            for (std::size_t i = 0; i < n; ++i)
+                if (s[i] > 0.0 && d[i] != 1.0) fm = std::max(fm, s[i]);
+            e = std::ilogb(fm);
+            NeumaierSum fs;
+            for (std::size_t i = 0; i < n; ++i)
+                if (s[i] > 0.0 && d[i] != 1.0) fs.add(S(i));
+            c = (k - n_capped) / fs.value();  // fs >= 1: the maximum scales to [1, 2)
+        }
         // Candidates at base level c0 = c; the rest's (free) mass is summed once.
         const double c0 = c;
         const double floor_s = 0.5 / c0;
         work.clear();
         NeumaierSum rest;
         for (std::size_t i = 0; i < n; ++i) {
-            const double si = s[i];
-            if (si > 0.0 && d[i] != 1.0) {
+            if (s[i] > 0.0 && d[i] != 1.0) {
+                const double si = S(i);
                 if (si >= floor_s)
                     work.push_back(static_cast<std::uint32_t>(i));
                 else
@@ -84,24 +94,26 @@ inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
             std::size_t kept = 0;
             for (std::size_t j = 0; j < work.size(); ++j) {
                 const std::uint32_t i = work[j];
-                if (c * s[i] >= 1.0) {
+                const double si = S(i);
+                if (c * si >= 1.0) {
                     d[i] = 1.0;
                     n_capped += 1.0;
                     capped_more = true;
                 } else {
-                    cand_free.add(s[i]);
+                    cand_free.add(si);
                     work[kept++] = i;
                 }
             }
             work.resize(kept);
             if (!capped_more) break;
-            const double free_sum = rest_sum + cand_free.value();
-            if (!(free_sum > 0.0) || n_capped >= k) {  // rounding corner: nothing left
+            if (n_capped >= k) {  // rounding corner: nothing left
                 c = 0.0;
                 break;
             }
-            c = (k - n_capped) / free_sum;
-            if (c > 2.0 * c0) {
+            const double free_sum = rest_sum + cand_free.value();
+            // free scores that scaled to 0 still hold seats: rescale (c = inf)
+            c = free_sum > 0.0 ? (k - n_capped) / free_sum : inf;
+            if (c > 2.0 * c0 || !(c <= kBig)) {
                 rebuild = true;
                 break;
             }
@@ -109,7 +121,41 @@ inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
         if (!rebuild) break;
     }
     for (std::size_t i = 0; i < n; ++i)
-        if (d[i] != 1.0) d[i] = c * s[i];
+        if (d[i] != 1.0) d[i] = s[i] > 0.0 ? c * S(i) : 0.0;
+    return true;
+}
+
+}  // namespace detail
+
+// Scale invariance: the seats depend on the scores only through their ratios, but
+// sum(s) overflows for scores near 1e308, and k / sum(s) overflows for scores near the
+// smallest subnormal (1e-310 would give c = inf) or, after capping, when the uncapped
+// mass is tiny next to the capped scores. Then the scores are rescaled by a power of
+// two (exact), first by the maximum, and again by the largest free score whenever the
+// level would pass 2^900. The only loss: scaled scores below 2^-1022 keep fewer bits
+// (their seats are below k * 2^-1022). Ordinary inputs take the unscaled passes.
+inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
+                           std::vector<std::uint32_t>& work) {
+    std::size_t n_pos = 0;
+    double mx = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        if (s[i] > 0.0) {
+            ++n_pos;
+            mx = std::max(mx, s[i]);
+        }
+    }
+    if (!(k >= 0.0) || k > static_cast<double>(n_pos))
+        throw std::invalid_argument("k must lie in [0, number of positive scores]");
+    if (k == 0.0 || n_pos == 0) {
+        std::fill(d, d + n, 0.0);
+        return;
+    }
+    if (k == static_cast<double>(n_pos)) {
+        for (std::size_t i = 0; i < n; ++i) d[i] = s[i] > 0.0 ? 1.0 : 0.0;
+        return;
+    }
+    if (mx <= 0x1.0p+900 && detail::deserved_seats_passes<false>(s, n, k, d, work, 0)) return;
+    detail::deserved_seats_passes<true>(s, n, k, d, work, std::ilogb(mx));
 }
 
 inline void deserved_seats(const double* s, std::size_t n, double k, double* d) {
@@ -216,6 +262,20 @@ inline PgdInfo fair_probabilities_pgd(const double* target, const std::uint8_t* 
         info.converged = true;
         scatter_eligible(m, n, w, pi);
         return info;
+    }
+    // The iteration is invariant under adding a constant to the targets (so is the
+    // projection): solve on y - y_(ceil k) when that pivot is not small, so that large
+    // targets (1e16) keep their fractional parts (see project_capped_simplex).
+    {
+        w.proj_work.assign(w.y.begin(), w.y.begin() + static_cast<std::ptrdiff_t>(m));
+        const auto rank = static_cast<std::size_t>(std::ceil(k)) - 1;
+        std::nth_element(w.proj_work.begin(),
+                         w.proj_work.begin() + static_cast<std::ptrdiff_t>(rank),
+                         w.proj_work.end(), [](double a, double b) { return a > b; });
+        const double pivot = w.proj_work[rank];
+        if (std::fabs(pivot) > 1.0)
+            for (std::size_t j = 0; j < m; ++j)  // saturated: no inf, no inf - inf later
+                w.y[j] = std::min(std::max(w.y[j] - pivot, -0x1.0p+900), 0x1.0p+900);
     }
     for (std::size_t j = 0; j < m; ++j)
         w.x[j] = start ? start[w.idx[j]] : k / static_cast<double>(m);

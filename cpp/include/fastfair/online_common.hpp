@@ -73,4 +73,32 @@ inline void require_agents(std::size_t n, std::size_t min_n = 1) {
                                     std::to_string(n));
 }
 
+// Item values (and public-decision values) are at most DBL_MAX / 2^64 ~ 9.7e288, so
+// no sum over fewer than 2^64 rounds (utilities, envies, raw deficits) can overflow.
+constexpr double kMaxValue = 1.7976931348623157e308 / 18446744073709551616.0;
+
+// Stored raw quantities of a restored state must leave room for that growth, and a
+// normalised deficit (raw / scale) above this is refused (the next step could give inf).
+constexpr double kMaxStateMagnitude = 1.7976931348623157e308 / 4.0;
+constexpr double kMaxStateRatio = 1e300;
+
+// tie_break="value" (and "welfare"): potentials within this relative distance of the
+// minimum count as tied (the float state makes exact ties inexact).
+constexpr double kTieRel = 1e-12;
+
+// Engines refuse sizes whose state would need more than this many bytes.
+constexpr double kMaxEngineBytes = 8.0 * 1024.0 * 1024.0 * 1024.0;
+
+enum class TieBreak : int { Index = 0, Value = 1 };
+
+inline void require_bytes(double bytes, const char* what) {
+    if (bytes > kMaxEngineBytes) {
+        throw std::length_error(std::string(what) + " would need " +
+                                std::to_string(static_cast<long long>(bytes)) +
+                                " bytes of state (limit " +
+                                std::to_string(static_cast<long long>(kMaxEngineBytes)) +
+                                " bytes)");
+    }
+}
+
 }  // namespace fastfair

@@ -186,13 +186,117 @@ inline double capped_simplex_threshold(const double* y, std::size_t n, double k,
     return lam;
 }
 
+namespace detail {
+
+// Above this |threshold| the projection is re-solved on y - pivot (see below).
+constexpr double kShiftAbove = 1.0;
+
+// The threshold of the projection of z, given that it lies in [-1, 0] (true for
+// z = y - y_(ceil k), see project_capped_simplex). z must be finite. work is scratch.
+inline double threshold_in_unit_bracket(const double* z, std::size_t n, double k,
+                                        std::vector<double>& work) {
+    work.resize(n);
+    Bracket br;
+    br.lo = -1.0;
+    br.hi = 0.0;
+    Rng rng(0x5EEDF00DULL);
+    const std::size_t w = partition_undecided(z, n, work.data(), br);
+    return solve_bracket(work.data(), w, k, br, rng);
+}
+
+// Writes x = clip(z - lam) for the threshold lam of the projection (z(i) gives the
+// shifted input) and removes the rounding residual of sum x without breaking ties:
+// every correction is a function of an entry's value only, so equal inputs give
+// bit-identical outputs. First Newton steps on lam over the free entries (0 < x < 1),
+// then, once lam cannot move by less than its ulp, one common offset r / n_free added
+// to every free entry. The result has sum x == k to within about eps * k.
+template <class Z>
+inline void finish_projection(const Z& z, std::size_t n, double k, double lam, double* x) {
+    constexpr double eps = std::numeric_limits<double>::epsilon();
+    double r = 0.0, n_free = 0.0;
+    // x = clip(z - lam); returns the residual k - sum x (accurate sum: four interleaved
+    // Kahan lanes, every x_i in [0, 1]) and counts the free entries.
+    const auto clip_and_sum = [&](bool from_z, double delta) {
+        // Two simple loops: fused, GCC turns the clip into unpredictable branches.
+        if (from_z) {
+            for (std::size_t i = 0; i < n; ++i) x[i] = clip01(z(i) - lam);
+        } else {
+            for (std::size_t i = 0; i < n; ++i) {
+                const double xi = x[i];
+                const bool fr = (xi > 0.0) & (xi < 1.0);
+                x[i] = fr ? clip01(xi + delta) : xi;
+            }
+        }
+        constexpr std::size_t L = 4;
+        double sum[L] = {}, comp[L] = {}, nf[L] = {};
+        const std::size_t n_main = n - n % L;
+        for (std::size_t i = 0; i < n_main; i += L) {
+            for (std::size_t l = 0; l < L; ++l) {
+                const double xi = x[i + l];
+                nf[l] += static_cast<double>((xi > 0.0) & (xi < 1.0));
+                const double yk = xi - comp[l];
+                const double t = sum[l] + yk;
+                comp[l] = (t - sum[l]) - yk;
+                sum[l] = t;
+            }
+        }
+        NeumaierSum total;
+        double nfree = 0.0;
+        for (std::size_t i = n_main; i < n; ++i) {
+            total.add(x[i]);
+            nfree += static_cast<double>((x[i] > 0.0) & (x[i] < 1.0));
+        }
+        for (std::size_t l = 0; l < L; ++l) {
+            total.add(sum[l]);
+            total.add(-comp[l]);
+            nfree += nf[l];
+        }
+        r = k - total.value();
+        n_free = nfree;
+    };
+    clip_and_sum(true, 0.0);
+    const double good = eps * k;  // a residual this small is left alone
+    for (int round = 0; round < 4 && std::fabs(r) > good && n_free > 0.0; ++round) {
+        const double next = lam - r / n_free;
+        if (next == lam) break;  // lam moves in ulps: the offset below does the rest
+        const double old_r = r;
+        const double old_lam = lam;
+        lam = next;
+        clip_and_sum(true, 0.0);
+        if (std::fabs(r) > std::fabs(old_r)) {  // a step across a kink: undo, stop
+            lam = old_lam;
+            clip_and_sum(true, 0.0);
+            break;
+        }
+    }
+    for (int round = 0; round < 2 && std::fabs(r) > good && n_free > 0.0; ++round)
+        clip_and_sum(false, r / n_free);
+}
+
+}  // namespace detail
+
 // x = argmin ||x - y||_2 over C_k. Throws std::invalid_argument on bad k or NaN/inf.
+//
+// Shift invariance. The projection of y + c (c a constant) is that of y, but in
+// floating point x_i = y_i - lambda loses everything below ulp(lambda): at
+// |lambda| = 1e16 every free entry would be wrong by up to 1. So when the threshold
+// found on y is not small (|lambda| > 1, or not finite because sums overflowed), the
+// problem is solved again on z = y - pivot with pivot = y_(ceil k), the ceil(k)-th
+// largest entry. Then lambda_z lies in [-1, 0] (at most ceil(k) - 1 entries exceed the
+// pivot, so f(0) < k, and ceil(k) entries are >= it, so f(-1) >= k; both hold in
+// floating point too, as y_i >= pivot gives y_i - pivot >= 0), every free entry has
+// |z_i| < 1 and is computed exactly when |pivot| >= 2 (Sterbenz), and entries whose
+// shift overflows are saturated and clipped to exactly 0 or 1, as they must be. Equal inputs
+// give bit-identical outputs (see finish_projection).
 inline void project_capped_simplex(const double* y, std::size_t n, double k, double* x,
                                    std::vector<double>& work) {
     if (!(k >= 0.0) || k > static_cast<double>(n))
         throw std::invalid_argument("k must lie in [0, n]");
-    for (std::size_t i = 0; i < n; ++i)
+    double big = 0.0;  // max |y_i|
+    for (std::size_t i = 0; i < n; ++i) {
         if (!std::isfinite(y[i])) throw std::invalid_argument("y must be finite");
+        big = std::max(big, std::fabs(y[i]));
+    }
     if (k == 0.0) {
         std::fill(x, x + n, 0.0);
         return;
@@ -201,47 +305,26 @@ inline void project_capped_simplex(const double* y, std::size_t n, double k, dou
         std::fill(x, x + n, 1.0);
         return;
     }
-    double n_free = 0.0;
-    double lam = capped_simplex_threshold(y, n, k, work, &n_free);
-
-    // x = clip(y - lam), then its accurate sum (four interleaved Kahan lanes: every
-    // x_i is in [0, 1], and the lanes keep the loop from waiting on one long chain). A residual above a few ulps (lam carries the
-    // rounding of its accumulators) gets one Newton step over the free entries; the
-    // last ulps go to one free entry with room, so sum x == k to within an ulp or so.
-    for (int round = 0;; ++round) {
-        // Two simple loops: fused, GCC turns the clip into unpredictable branches.
-        for (std::size_t i = 0; i < n; ++i) x[i] = detail::clip01(y[i] - lam);
-        constexpr std::size_t L = 4;
-        double sum[L] = {}, comp[L] = {};
-        const std::size_t n_main = n - n % L;
-        for (std::size_t i = 0; i < n_main; i += L) {
-            for (std::size_t l = 0; l < L; ++l) {
-                const double yk = x[i + l] - comp[l];
-                const double t = sum[l] + yk;
-                comp[l] = (t - sum[l]) - yk;
-                sum[l] = t;
-            }
-        }
-        NeumaierSum total;
-        for (std::size_t i = n_main; i < n; ++i) total.add(x[i]);
-        for (std::size_t l = 0; l < L; ++l) {
-            total.add(sum[l]);
-            total.add(-comp[l]);
-        }
-        const double r = k - total.value();
-        if (r == 0.0) return;
-        if (round == 0 && std::fabs(r) > 64.0 * std::numeric_limits<double>::epsilon() * k) {
-            lam -= r / n_free;
-            continue;
-        }
-        for (std::size_t j = 0; j < n; ++j) {
-            if (x[j] > 0.0 && x[j] < 1.0 && x[j] + r >= 0.0 && x[j] + r <= 1.0) {
-                x[j] += r;
-                return;
-            }
-        }
+    // no sum of the bracket search can overflow below 2^900 (n < 2^64)
+    const double lam =
+        big <= 0x1.0p+900 ? capped_simplex_threshold(y, n, k, work) : big;
+    if (std::fabs(lam) <= detail::kShiftAbove) {
+        detail::finish_projection([y](std::size_t i) { return y[i]; }, n, k, lam, x);
         return;
     }
+    // pivot = y_(ceil k): 0-based rank ceil(k) - 1 in decreasing order
+    work.assign(y, y + n);
+    const auto rank = static_cast<std::size_t>(std::ceil(k)) - 1;
+    std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(rank),
+                     work.end(), [](double a, double b) { return a > b; });
+    const double pivot = work[rank];
+    // z = y - pivot, saturated at +-2^1000: an overflow to +-inf would give inf * 0 =
+    // NaN in the bracket's sums; a saturated entry is decided (0 or 1) all the same
+    constexpr double kSat = 0x1.0p+1000;
+    for (std::size_t i = 0; i < n; ++i) x[i] = std::min(std::max(y[i] - pivot, -kSat), kSat);
+    const double lam_z = detail::threshold_in_unit_bracket(x, n, k, work);
+    detail::finish_projection([y, pivot](std::size_t i) { return y[i] - pivot; }, n, k,
+                              lam_z, x);
 }
 
 inline std::vector<double> project_capped_simplex(const std::vector<double>& y, double k) {

@@ -1,12 +1,19 @@
 // PROP_c online item allocation with the p-potential rule (paper-formulas.md section 4),
-// optionally with discounted memory (section 9).
+// optionally with discounted memory (section 9), and the scheduler extensions
+// (docs/scheduler-extensions.md): eligibility, churn and weights.
 //
-// Per agent i: raw deficit D_i = v_i(M)/n - v_i(A_i) (with a discount gamma, the
-// recursion D_i <- gamma D_i + v_i/n - 1[a = i] v_i), scale M_i = the largest value of an
-// item i missed (undiscounted running maximum). Quality variable d_i = (D_i)_+ / M_i.
-// The recipient minimises S(a) = sum_i phi_p(d_i(a)); by the single-term swap,
-// S(a) = sum_i phi(miss_i) - phi(miss_a) + phi(get_a), so the rule is O(n) per round.
-// Ties: lowest index. Not thread-safe.
+// Per agent i: raw deficit D_i = sum_t s_i(t) v_i(t) - v_i(A_i), where the share
+// s_i(t) = w_i / W_t for the agents eligible for item t (W_t the sum of their weights;
+// 1/n with no extension) and 0 for the others (with a discount gamma, the recursion
+// D_i <- gamma D_i + s_i v_i - 1[a = i] v_i). Scale M_i = the largest value of an item i
+// was eligible for and missed (undiscounted running maximum). d_i = (D_i)_+ / M_i.
+// The recipient (an eligible agent) minimises S(a) = sum_i phi_p(d_i(a)); by the
+// single-term swap, S(a) = sum_i phi(miss_i) - phi(miss_a) + phi(get_a): O(n) per round.
+// Ties: TieBreak::Index takes the lowest index among exact minima (the original rule);
+// TieBreak::Value takes, among the actions within a relative kTieRel of the minimum S,
+// the highest value to the recipient, then the largest raw deficit, then the lowest
+// index. Removed agents are never eligible again (their deficit only decays with a
+// discount). Not thread-safe.
 #pragma once
 
 #include "fastfair/online_common.hpp"
@@ -15,73 +22,80 @@ namespace fastfair {
 
 class PropAllocator {
 public:
-    static constexpr int kStateVersion = 1;
+    static constexpr int kStateVersion = 2;
 
-    PropAllocator(std::size_t n, double p, double gamma)
-        : n_(n), p_(0.0), gamma_(resolve_gamma(gamma)) {
+    PropAllocator(std::size_t n, double p, double gamma, TieBreak tie = TieBreak::Index,
+                  const double* weights = nullptr)
+        : n_(n), p_(0.0), gamma_(resolve_gamma(gamma)), tie_(tie) {
         require_agents(n);
         p_ = resolve_p(p, static_cast<double>(n));
         D_.assign(n, 0.0);
         M_.assign(n, 0.0);
         total_.assign(n, 0.0);
         own_.assign(n, 0.0);
-        dm_.assign(n, 0.0);
-        lm_.assign(n, 0.0);
-        lg_.assign(n, 0.0);
+        w_.assign(n, 1.0);
+        if (weights != nullptr) w_.assign(weights, weights + n);
+        act_.assign(n, 1);
+        resize_scratch();
+        refresh_weights();
     }
 
     std::size_t n() const noexcept { return n_; }
+    std::size_t n_active() const noexcept { return n_active_; }
     double p() const noexcept { return p_; }
     double gamma() const noexcept { return gamma_; }
+    TieBreak tie_break() const noexcept { return tie_; }
     std::uint64_t rounds() const noexcept { return t_; }
+    bool unit_weights() const noexcept { return unit_w_; }
 
-    // values: n finite non-negative numbers (validated by the caller).
-    std::int64_t step(const double* v) noexcept {
-        const double nd = static_cast<double>(n_);
-        const double p = p_;
-        double lmax = 0.0;
+    // values: n finite numbers in [0, kMaxValue]; mask: nullptr (everyone active is
+    // eligible) or n bytes (0/1). The caller guarantees that at least one active agent
+    // is eligible (validated by the bindings).
+    std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
+        if (mask == nullptr && n_active_ == n_) return step_impl<false>(v);
         for (std::size_t i = 0; i < n_; ++i) {
-            const double vi = v[i];
-            const double Di = gamma_ > 0.0 ? gamma_ * D_[i] : D_[i];
-            const double miss = Di + vi / nd;
-            const double get = miss - vi;
-            dm_[i] = miss;
-            const double lm = log_phi_ratio(miss, std::max(M_[i], vi), p);
-            const double lg = log_phi_ratio(get, M_[i], p);
-            lm_[i] = lm;
-            lg_[i] = lg;
-            lmax = std::max(lmax, std::max(lm, lg));
+            const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
+            e_[i] = e;
+            ve_[i] = e ? v[i] : 0.0;
         }
-        // S(a) - sum_i phi(miss_i) = phi(get_a) - phi(miss_a); minimise it.
-        const double shift = lmax > kLogFastLimit ? lmax : 0.0;
-        std::size_t best = 0;
-        double best_delta = INFINITY;
-        for (std::size_t i = 0; i < n_; ++i) {
-            const double lm = lm_[i], lg = lg_[i];
-            // Unshifted, compare phi - 1 = expm1(log phi): exact even for deficits so
-            // small that phi rounds to 1.
-            const double delta = (lm == lg)       ? 0.0
-                                 : (shift == 0.0) ? phi_minus_1(lg) - phi_minus_1(lm)
-                                                  : std::exp(lg - shift) - std::exp(lm - shift);
-            if (delta < best_delta) {
-                best_delta = delta;
-                best = i;
-            }
-        }
-        for (std::size_t i = 0; i < n_; ++i) {
-            D_[i] = dm_[i];
-            total_[i] += v[i];
-            if (i != best) M_[i] = std::max(M_[i], v[i]);
-        }
-        D_[best] = dm_[best] - v[best];
-        own_[best] += v[best];
-        ++t_;
-        return static_cast<std::int64_t>(best);
+        return step_impl<true>(ve_.data());
     }
 
-    void run(const double* V, std::size_t T, std::int64_t* out) noexcept {
-        for (std::size_t t = 0; t < T; ++t) out[t] = step(V + t * n_);
+    // mask: nullptr, one row of n bytes for every round (mask_stride 0) or T rows.
+    void run(const double* V, std::size_t T, std::int64_t* out,
+             const std::uint8_t* mask = nullptr, std::size_t mask_stride = 0) noexcept {
+        for (std::size_t t = 0; t < T; ++t)
+            out[t] = step(V + t * n_, mask == nullptr ? nullptr : mask + t * mask_stride);
     }
+
+    // True when the mask (nullptr: none) leaves at least one active agent eligible.
+    bool any_eligible(const std::uint8_t* mask) const noexcept {
+        for (std::size_t i = 0; i < n_; ++i)
+            if (act_[i] && (mask == nullptr || mask[i])) return true;
+        return false;
+    }
+
+    // Churn. add_agent: a new agent with deficit 0, counting only items from now on.
+    std::size_t add_agent(double weight) {
+        require_agents(n_ + 1);
+        moments_.fold(plain_sigma2());
+        D_.push_back(0.0);
+        M_.push_back(0.0);
+        total_.push_back(0.0);
+        own_.push_back(0.0);
+        w_.push_back(weight);
+        act_.push_back(1);
+        ++n_;
+        resize_scratch();
+        refresh_weights();
+        return n_ - 1;
+    }
+    void remove_agent(std::size_t i) noexcept {
+        act_[i] = 0;
+        refresh_weights();
+    }
+    bool active(std::size_t i) const noexcept { return act_[i] != 0; }
+    double weight(std::size_t i) const noexcept { return w_[i]; }
 
     double deficit(std::size_t i) const noexcept { return norm_deficit(D_[i], M_[i]); }
     double max_deficit() const noexcept {
@@ -95,20 +109,153 @@ public:
     double potential() const { return std::exp(log_S() / p_); }
     double bound() const {
         const double nd = static_cast<double>(n_);
-        const double C = (nd - 1.0) / nd;
-        if (gamma_ > 0.0) return tau_bound_discounted(p_, nd, C, nd, gamma_);
-        return tau_bound(p_, nd, C, nd, static_cast<double>(t_));
+        return moments_.bound(p_, nd, (nd - 1.0) / nd, nd, gamma_);
+    }
+
+    // Rebuild the derived quantities after the bindings wrote w_ / act_.
+    void refresh_weights() noexcept {
+        unit_w_ = true;
+        n_active_ = 0;
+        double W = 0.0;
+        for (std::size_t i = 0; i < n_; ++i) {
+            if (w_[i] != 1.0) unit_w_ = false;
+            if (!act_[i]) continue;
+            W += w_[i];
+            ++n_active_;
+        }
+        W_all_ = W;
+        sigma2_all_ = n_active_ == 0 ? 0.0 : sigma2_of(W, n_active_, nullptr);
+    }
+    void resize_scratch() {
+        dm_.assign(n_, 0.0);
+        lm_.assign(n_, 0.0);
+        lg_.assign(n_, 0.0);
+        delta_.assign(n_, 0.0);
+        ve_.assign(n_, 0.0);
+        e_.assign(n_, 0);
+    }
+    // Grow an engine to n agents (state restore), all new agents active with weight 1.
+    void grow_to(std::size_t n) {
+        while (n_ < n) add_agent(1.0);
     }
 
     // State (public for the bindings' get_state / set_state).
-    std::vector<double> D_, M_, total_, own_;
+    std::vector<double> D_, M_, total_, own_, w_;
+    std::vector<std::uint8_t> act_;
+    MomentSum moments_;
     std::uint64_t t_ = 0;
 
 private:
+    // sigma2 = max_{i in E} s_i (1 - s_i), s_i = w_i / W (unweighted: (k - 1) / k^2).
+    double sigma2_of(double W, std::size_t k, const std::uint8_t* e) const noexcept {
+        if (unit_w_) {
+            const double kd = static_cast<double>(k);
+            return (kd - 1.0) / (kd * kd);
+        }
+        double mx = 0.0;
+        for (std::size_t i = 0; i < n_; ++i) {
+            if (!(e == nullptr ? act_[i] : e[i])) continue;
+            const double s = w_[i] / W;
+            mx = std::max(mx, s * (1.0 - s));
+        }
+        return mx;
+    }
+    double plain_sigma2() const noexcept {
+        const double nd = static_cast<double>(n_);
+        return (nd - 1.0) / (nd * nd);
+    }
+
+    template <bool Masked>
+    std::int64_t step_impl(const double* v) noexcept {
+        const std::size_t n = n_;
+        const double p = p_;
+        double W = W_all_;
+        if (Masked) {
+            W = 0.0;
+            std::size_t k = 0;
+            for (std::size_t i = 0; i < n; ++i)
+                if (e_[i]) {
+                    W += w_[i];
+                    ++k;
+                }
+            if (k == n && unit_w_)
+                ++moments_.plain;
+            else
+                moments_.add(sigma2_of(W, k, e_.data()));
+        } else if (unit_w_) {
+            ++moments_.plain;
+        } else {
+            moments_.add(sigma2_all_);
+        }
+        double lmax = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            const double Di = gamma_ > 0.0 ? gamma_ * D_[i] : D_[i];
+            const double miss = Di + vi * w_[i] / W;  // ineligible: vi = 0, miss = Di
+            const double get = miss - vi;
+            dm_[i] = miss;
+            const double lm = log_phi_ratio(miss, std::max(M_[i], vi), p);
+            const double lg = log_phi_ratio(get, M_[i], p);
+            lm_[i] = lm;
+            lg_[i] = lg;
+            lmax = std::max(lmax, std::max(lm, lg));
+        }
+        // S(a) - sum_i phi(miss_i) = phi(get_a) - phi(miss_a); minimise it.
+        const double shift = lmax > kLogFastLimit ? lmax : 0.0;
+        const bool by_value = tie_ == TieBreak::Value;
+        std::size_t best = n;
+        double best_delta = INFINITY;
+        double base = 0.0;  // sum_i (phi(miss_i) - 1), or sum_i phi(miss_i) e^-shift
+        for (std::size_t i = 0; i < n; ++i) {
+            const double lm = lm_[i], lg = lg_[i];
+            // Unshifted, compare phi - 1 = expm1(log phi): exact even for deficits so
+            // small that phi rounds to 1.
+            double delta = 0.0;
+            if (shift == 0.0) {
+                const double a = lm == 0.0 ? 0.0 : phi_minus_1(lm);
+                if (lm != lg) delta = phi_minus_1(lg) - a;
+                if (by_value) base += a;
+            } else {
+                const double a = std::exp(lm - shift);
+                if (lm != lg) delta = std::exp(lg - shift) - a;
+                if (by_value) base += a;
+            }
+            delta_[i] = delta;
+            if (Masked && !e_[i]) continue;
+            if (delta < best_delta) {
+                best_delta = delta;
+                best = i;
+            }
+        }
+        if (by_value) {
+            const double S = (shift == 0.0 ? static_cast<double>(n) : 0.0) + base + best_delta;
+            const double lim = best_delta + kTieRel * S;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (i == best || (Masked && !e_[i]) || !(delta_[i] <= lim)) continue;
+                if (v[i] > v[best] || (v[i] == v[best] && D_[i] > D_[best])) best = i;
+            }
+        }
+        for (std::size_t i = 0; i < n; ++i) {
+            D_[i] = dm_[i];
+            total_[i] += v[i];
+            if (i != best) M_[i] = std::max(M_[i], v[i]);
+        }
+        D_[best] = dm_[best] - v[best];
+        own_[best] += v[best];
+        ++t_;
+        return static_cast<std::int64_t>(best);
+    }
+
     std::size_t n_;
+    std::size_t n_active_ = 0;
     double p_;
     double gamma_;
-    std::vector<double> dm_, lm_, lg_;  // scratch, preallocated
+    TieBreak tie_;
+    bool unit_w_ = true;
+    double W_all_ = 0.0;       // sum of the active agents' weights
+    double sigma2_all_ = 0.0;  // sigma2 of a round where every active agent is eligible
+    std::vector<double> dm_, lm_, lg_, delta_, ve_;  // scratch, preallocated
+    std::vector<std::uint8_t> e_;                    // scratch: eligible and active
 };
 
 }  // namespace fastfair

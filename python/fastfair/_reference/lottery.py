@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from typing import Optional
 
 import numpy as np
@@ -141,3 +143,31 @@ class BlogPool:
         self.winners = np.column_stack([self.winners, w])
         self.last_probabilities, self.last_iterations = pi, it
         return w
+
+
+def deserved_seats_exact(scores: ArrayLike, k: int) -> list[Fraction]:
+    """Water-filled deserved seats of the float64 scores, in rational arithmetic.
+
+    The largest scores are capped first: with ``j`` capped, the level is
+    ``c = (k - j) / sum(rest)`` and ``j`` is right once the largest uncapped score has
+    ``c * s < 1``. Exact for any magnitude (1e-320 or 1e308); slow, for tests.
+    """
+    s = [Fraction(float(v)) for v in np.asarray(scores, dtype=np.float64).ravel()]
+    d = [Fraction(0)] * len(s)
+    pos = sorted((i for i in range(len(s)) if s[i] > 0), key=lambda i: -s[i])
+    if k == 0 or not pos:
+        return d
+    for j in range(k + 1):
+        rest = pos[j:]
+        if not rest:
+            break
+        c = Fraction(k - j) / sum((s[i] for i in rest), Fraction(0))
+        if c * s[rest[0]] < 1:
+            for i in pos[:j]:
+                d[i] = Fraction(1)
+            for i in rest:
+                d[i] = c * s[i]
+            return d
+    for i in pos[:k]:
+        d[i] = Fraction(1)
+    return d

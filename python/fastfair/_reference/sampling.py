@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -65,3 +67,36 @@ def pipage_round_loop(x: ArrayLike, rng: np.random.Generator) -> NDArray[np.floa
             x[j] = 1
             j = max(i, j) + 1
     return np.round(x)
+
+
+def project_capped_simplex_exact(y: ArrayLike, k: float) -> list[Fraction]:
+    """The exact projection of the float64 input, in rational arithmetic.
+
+    Every float is an exact rational, so this is the true projection of what the
+    caller passed (no rounding anywhere): the threshold is found on the sorted
+    breakpoints ``y_i - 1`` and ``y_i`` of ``f(lam) = sum clip(y_i - lam, 0, 1)``, which is
+    linear between them. Slow (O(n log n) evaluations of O(n)); for tests.
+    """
+    ys = [Fraction(float(v)) for v in np.asarray(y, dtype=np.float64).ravel()]
+    kk = Fraction(float(k))
+    n = len(ys)
+    if kk <= 0:
+        return [Fraction(0)] * n
+    if kk >= n:
+        return [Fraction(1)] * n
+
+    def f(lam: Fraction) -> Fraction:
+        return sum((min(max(v - lam, Fraction(0)), Fraction(1)) for v in ys), Fraction(0))
+
+    b = sorted(set(ys) | {v - 1 for v in ys})
+    # f(b[0]) = n >= k > 0 = f(b[-1]): find the last breakpoint with f >= k
+    lo, hi = 0, len(b) - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if f(b[mid]) >= kk:
+            lo = mid
+        else:
+            hi = mid
+    f_lo, f_hi = f(b[lo]), f(b[hi])
+    lam = b[lo] + (f_lo - kk) / (f_lo - f_hi) * (b[hi] - b[lo])
+    return [min(max(v - lam, Fraction(0)), Fraction(1)) for v in ys]

@@ -1,18 +1,34 @@
 """``fastfair lottery``: fair repeated lotteries for organisers.
 
     fastfair lottery draw    POOL ENTRANTS.csv -k K [--seed S] [--out WINNERS.csv] [--create]
+                             [--expect-lottery N] [--lock-timeout SECONDS]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
     fastfair lottery verify  POOL
+    fastfair lottery history POOL [--out HISTORY.csv]
+    fastfair lottery report  POOL [--html AUDIT.html]
 
 The pool file (LotteryPool format) holds the whole history. ``preview`` publishes every
 entrant's odds before the draw; ``draw --seed S`` makes the draw publicly re-playable
-(``verify`` re-derives every past draw from the recorded inputs and seeds). A draw
-saves the pool atomically: a failed or interrupted run leaves the pool file as it was.
+(``verify`` re-derives every past draw from the recorded inputs and seeds).
+
+A draw is all-or-nothing and one at a time: it locks the pool (POOL.lock beside it;
+waits at most --lock-timeout seconds, then exit code 3), writes its outputs to temporary
+files beside them, saves the pool atomically, then renames the outputs into place. If an
+output or the pool cannot be written (exit code 4), nothing is recorded and nothing is
+published. ``--expect-lottery N`` refuses to draw (exit code 5) unless the pool holds
+N-1 lotteries, so re-running a year's draw never records a second lottery.
+
+The entrants CSV: one row per entrant with an id and a score (tickets, weight); a header
+line is optional, the delimiter (comma, semicolon, tab) is detected, extra columns are
+ignored; see --id-column, --score-column, --delimiter and --encoding.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import os
+import stat
 import sys
 import warnings
 from pathlib import Path
@@ -20,8 +36,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .errors import CliError
-from .files import csv_text, read_entrants, write_text_atomic
+from .argtypes import positive_int, whole_number
+from . import outputs as out_files
+from .errors import CliError, EXIT_CODES_HELP, NotWritableError, UnexpectedStateError
+from .files import add_csv_options, read_entrants
+from .locking import add_lock_option, pool_lock
+from .staging import StagedOutputs, check_output_path
 
 
 def add_parser(sub: Any) -> None:
@@ -29,6 +49,7 @@ def add_parser(sub: Any) -> None:
         "lottery",
         help="run, preview and verify fair repeated lotteries kept in a pool file",
         description=__doc__.replace("``", ""),
+        epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     lsub = p.add_subparsers(dest="action", metavar="ACTION")
@@ -36,12 +57,15 @@ def add_parser(sub: Any) -> None:
 
     def common(q: argparse.ArgumentParser) -> None:
         q.add_argument("pool", help="the pool file (created by `draw --create`)")
-        q.add_argument("entrants", help="CSV file of id,score rows (header optional)")
-        q.add_argument("-k", "--winners", type=int, required=True, dest="k",
+        q.add_argument("entrants", help="CSV file of entrants: an id and a score per row")
+        q.add_argument("-k", "--winners", type=whole_number, required=True, dest="k",
                        help="number of winners of this lottery")
         q.add_argument("--out", help="CSV file to write (default: standard output)")
+        add_csv_options(q)
 
-    d = lsub.add_parser("draw", help="draw the winners and record the lottery")
+    d = lsub.add_parser("draw", help="draw the winners and record the lottery",
+                        epilog=EXIT_CODES_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(d)
     d.add_argument("--seed", type=int, default=None,
                    help="an integer in [0, 2**64) that makes the draw publicly "
@@ -49,41 +73,130 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--create", action="store_true",
                    help="start a new pool if the pool file does not exist")
     d.add_argument("--name", default=None, help="name of a new pool (with --create)")
+    d.add_argument("--expect-lottery", type=positive_int, default=None, metavar="N",
+                   help="refuse to draw (exit code 5) unless this draw records lottery "
+                        "number N, i.e. the pool holds N-1 lotteries")
+    add_lock_option(d)
     d.add_argument("--preview", action="store_true",
                    help="only print the odds, like `lottery preview` (no draw)")
     d.set_defaults(run=_run_draw)
 
-    v = lsub.add_parser("preview", help="print everyone's odds without drawing")
+    v = lsub.add_parser("preview", help="print everyone's odds without drawing",
+                        epilog=EXIT_CODES_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     common(v)
     v.add_argument("--create", action="store_true",
                    help="preview against an empty pool if the pool file does not exist")
     v.set_defaults(run=_run_preview)
 
-    c = lsub.add_parser("verify", help="re-check a pool's whole history")
+    c = lsub.add_parser("verify", help="re-check a pool's whole history",
+                        epilog=EXIT_CODES_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("pool", help="the pool file")
     c.set_defaults(run=_run_verify)
+
+    from . import history, report
+
+    history.add_parser(lsub)
+    report.add_parser(lsub)
+
+
+# ------------------------------------------------------------------------ the pool file
+
+
+def check_pool_path(path: str, create: bool) -> bool:
+    """Whether the pool file exists; refuse a path that is not a regular file (a FIFO,
+    a device, a directory) and a missing pool without ``create``."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if not create:
+            msg = f"pool file {path} does not exist (use --create to start a new pool)"
+            raise CliError(msg) from None
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            msg = f"cannot create pool {path}: directory {parent} does not exist"
+            raise CliError(msg) from None
+        return False
+    except OSError as exc:
+        msg = f"cannot read pool {path}: {exc.strerror or exc}"
+        raise CliError(msg) from None
+    if not stat.S_ISREG(st.st_mode):
+        msg = f"pool {path} is not a regular file"
+        raise CliError(msg)
+    return True
 
 
 def _load_pool(path: str, create: bool, name: Optional[str] = None) -> Any:
     from ..lottery import LotteryPool
 
-    if not Path(path).exists():
-        if create:
-            return LotteryPool(name=name or Path(path).stem)
-        msg = f"pool file {path} does not exist (use --create to start a new pool)"
-        raise CliError(msg)
+    if not check_pool_path(path, create):
+        return LotteryPool(name=name or Path(path).stem)
     try:
         return LotteryPool.load(path)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        msg = f"cannot load pool {path}: {exc.strerror or exc}"
+        raise CliError(msg) from None
+    except (ValueError, OverflowError, RecursionError) as exc:
         msg = f"cannot load pool {path}: {exc}"
         raise CliError(msg) from None
 
 
-def _emit(text: str, out: Optional[str]) -> None:
+def _save_pool(pool: Any, path: str) -> None:
+    try:
+        pool.save(path)
+    except OSError as exc:
+        msg = f"cannot save pool {path}: {exc.strerror or exc}; nothing was recorded"
+        raise NotWritableError(msg) from None
+
+
+# ---------------------------------------------------------------------------- outputs
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    """Refuse, before anything happens, an ``--out`` that is the pool, its lock file
+    or the entrants file (also through a symlink, a relative path or a hard link)."""
+    if args.out is not None:
+        check_output_path(args.out, "--out", pool=args.pool,
+                          protected={"the entrants file": args.entrants})
+
+
+def _publish(text: str, out: Optional[str], what: str) -> None:
+    """Write ``text`` to ``out`` atomically, or to standard output."""
     if out is None:
         sys.stdout.write(text)
-    else:
-        write_text_atomic(out, text)
+        return
+    with StagedOutputs() as staged:
+        staged.add(out, text, what)
+        try:
+            staged.commit()
+        except OSError as exc:
+            msg = f"cannot write the {what} {out}: {exc.strerror or exc}"
+            raise NotWritableError(msg) from None
+
+
+def _record_and_publish(
+    args: argparse.Namespace, pool: Any, before: Any, outputs: dict[str, tuple[str, str]]
+) -> None:
+    """All-or-nothing: stage every output (target -> (text, what)), save the pool, then
+    rename the outputs into place. If a rename fails after the save, the previous pool
+    (``before``) is saved back, so the lottery is not recorded without its outputs."""
+    with StagedOutputs() as staged:
+        for target, (text, what) in outputs.items():
+            staged.add(target, text, what)
+        _save_pool(pool, args.pool)
+        try:
+            staged.commit()
+        except OSError as exc:
+            _save_pool(before, args.pool)
+            msg = (
+                f"cannot put an output in place: {exc.strerror or exc}; the draw was "
+                "undone (the pool is as before)"
+            )
+            raise NotWritableError(msg) from None
+
+
+# ---------------------------------------------------------------------------- commands
 
 
 def _odds(
@@ -93,22 +206,37 @@ def _odds(
         pi = pool.preview(np.asarray(scores), args.k, ids=ids)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
-    rows = [(i, repr(s), f"{p:.17g}") for i, s, p in zip(ids, scores, pi)]
-    _emit(csv_text(["id", "score", "probability"], rows), args.out)
+    text = out_files.odds_text(ids, scores, pi, lottery=pool.n_lotteries + 1,
+                               seed=getattr(args, "seed", None))
+    _publish(text, args.out, "odds file")
     return 0
 
 
 def _run_preview(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     pool = _load_pool(args.pool, args.create)
-    ids, scores = read_entrants(args.entrants)
+    ids, scores = read_entrants(args.entrants, args)
     return _odds(args, pool, ids, scores)
 
 
-def _run_draw(args: argparse.Namespace) -> int:
-    pool = _load_pool(args.pool, args.create, args.name)
-    ids, scores = read_entrants(args.entrants)
-    if args.preview:
-        return _odds(args, pool, ids, scores)
+def _check_expected_lottery(pool: Any, args: argparse.Namespace) -> None:
+    """``--expect-lottery N``: the pool must hold exactly N-1 lotteries."""
+    n = args.expect_lottery
+    if n is None or pool.n_lotteries == n - 1:
+        return
+    held = pool.n_lotteries
+    hint = " (was it already drawn?)" if held >= n else ""
+    msg = (
+        f"--expect-lottery {n}: pool {args.pool} holds {held} lotteries, so this draw "
+        f"would record lottery {held + 1}, not {n}{hint}; nothing was drawn"
+    )
+    raise UnexpectedStateError(msg)
+
+
+def _draw(
+    pool: Any, args: argparse.Namespace, ids: list[str], scores: list[float]
+) -> tuple[Any, Any, list[str]]:
+    """Run the lottery in memory: (probabilities, winners mask, notes for stderr)."""
     try:
         pi = pool.preview(np.asarray(scores), args.k, ids=ids)
         with warnings.catch_warnings(record=True) as caught:
@@ -116,21 +244,41 @@ def _run_draw(args: argparse.Namespace) -> int:
             won = pool.run_lottery(np.asarray(scores), args.k, seed=args.seed, ids=ids)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
-    for w in caught:
-        print(f"fastfair lottery: note: {w.message}", file=sys.stderr)
-    seed = int(pool.seeds[-1])
-    rows = [(i, f"{p:.17g}") for i, p, w in zip(ids, pi, won) if w]
-    text = csv_text(["id", "probability"], rows)
-    # The pool file is the record: save it (atomically) before publishing winners.
-    try:
-        pool.save(args.pool)
-    except OSError as exc:
-        msg = f"cannot save pool {args.pool}: {exc}"
-        raise CliError(msg) from None
-    _emit(text, args.out)
+    return pi, won, [str(w.message) for w in caught]
+
+
+def _winners_text(
+    pool: Any, ids: list[str], scores: list[float], pi: Any, won: Any
+) -> str:
+    return out_files.winners_text(
+        ids, scores, pi, won, lottery=pool.n_lotteries, seed=int(pool.seeds[-1])
+    )
+
+
+def _run_draw(args: argparse.Namespace) -> int:
+    _check_outputs(args)
+    check_pool_path(args.pool, args.create)
+    ids, scores = read_entrants(args.entrants, args)
+    if args.preview:
+        pool = _load_pool(args.pool, args.create, args.name)
+        _check_expected_lottery(pool, args)
+        return _odds(args, pool, ids, scores)
+    with pool_lock(args.pool, args.lock_timeout):
+        pool = _load_pool(args.pool, args.create, args.name)
+        _check_expected_lottery(pool, args)
+        before = copy.deepcopy(pool)
+        pi, won, notes = _draw(pool, args, ids, scores)
+        text = _winners_text(pool, ids, scores, pi, won)
+        outputs = {} if args.out is None else {args.out: (text, "winners file")}
+        _record_and_publish(args, pool, before, outputs)
+    if args.out is None:
+        sys.stdout.write(text)
+    for note in notes:
+        print(f"fastfair lottery: note: {note}", file=sys.stderr)
     print(
-        f"lottery {pool.n_lotteries} of pool {pool.name!r}: {len(rows)} winner(s) "
-        f"among {sum(1 for s in scores if s > 0)} entrant(s), seed {seed}",
+        f"recorded lottery {pool.n_lotteries} of pool {pool.name!r} ({args.pool}): "
+        f"{int(np.count_nonzero(won))} winner(s) among "
+        f"{sum(1 for s in scores if s > 0)} entrant(s), seed {int(pool.seeds[-1])}",
         file=sys.stderr,
     )
     return 0

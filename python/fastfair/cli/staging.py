@@ -1,0 +1,136 @@
+"""All-or-nothing outputs: write every output to a temporary file beside it first, then
+save the pool, then rename the outputs into place.
+
+A draw stages its outputs (``StagedOutputs.add``): each is written in full to a
+temporary file in its target directory, flushed and fsynced. Any failure there (missing
+directory, no permission, disk full, file-size limit) raises
+:class:`~fastfair.cli.errors.NotWritableError` before the pool is touched, and the
+temporary files are removed. Only then is the pool saved; renames in one directory do
+not fail for lack of space, so once the pool is saved the outputs appear.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+from typing import Iterator, Optional
+
+from .errors import CliError, NotWritableError
+
+_TMP_SUFFIX = ".fastfair-tmp"
+
+
+def _new_file_mode(target: str) -> int:
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def same_file(a: str, b: str) -> bool:
+    """Whether two paths name one file: equal real paths (symlinks, ``..``, relative
+    paths) or, for existing files, the same inode (hard links)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_output_path(out: str, what: str, *, pool: str, protected: dict[str, str]) -> None:
+    """Refuse an output path that would replace the pool, its lock file or an input
+    (``protected`` maps a description to a path), or that is a directory."""
+    from .locking import lock_path
+
+    guarded = {"the pool file": pool, "the pool's lock file": lock_path(pool), **protected}
+    for name, path in guarded.items():
+        if same_file(out, path):
+            msg = f"{what} {out} is {name} ({path}); choose another output file"
+            raise CliError(msg)
+    if os.path.isdir(out):
+        msg = f"{what} {out} is a directory; give a file name"
+        raise CliError(msg)
+
+
+class StagedOutputs:
+    """Outputs written to temporary files now and renamed into place by :meth:`commit`.
+
+    Use as a context manager: leaving the block without :meth:`commit` (an error, an
+    interrupt) removes every temporary file, so the targets are never touched.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, str]] = []  # (temporary, target)
+
+    def __enter__(self) -> StagedOutputs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def add(self, target: str, text: str, what: str = "output") -> None:
+        """Write ``text`` (UTF-8, ``\\n`` line endings) to a temporary file beside
+        ``target``; :class:`NotWritableError` (exit code 4) if that fails."""
+        target = os.fspath(target)
+        directory = os.path.dirname(os.path.abspath(target))
+        tmp: Optional[str] = None
+        try:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{os.path.basename(target)}.", suffix=_TMP_SUFFIX, dir=directory
+            )
+            os.chmod(tmp, _new_file_mode(target))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            msg = (
+                f"cannot write the {what} {target}: {exc.strerror or exc}; "
+                "nothing was recorded"
+            )
+            raise NotWritableError(msg) from None
+        except BaseException:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+            raise
+        self._staged.append((tmp, target))
+
+    def commit(self) -> None:
+        """Rename every staged file over its target (and make the renames durable)."""
+        while self._staged:
+            tmp, target = self._staged[0]
+            os.replace(tmp, target)
+            self._staged.pop(0)
+            _fsync_dir(os.path.dirname(os.path.abspath(target)))
+
+    def discard(self) -> None:
+        """Remove every staged file that was not committed."""
+        for tmp, _ in self._staged:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        self._staged.clear()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(target for _, target in self._staged)
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)

@@ -1,0 +1,446 @@
+"""The command line under concurrency, unwritable outputs and hostile input (issue 9).
+
+Each test drives ``fastfair`` in subprocesses (or ``main`` in-process where a fault is
+injected) and checks the documented exit code, a one-line error and an unchanged pool.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastfair as ff
+from fastfair.cli import main
+from fastfair.cli.locking import lock_path
+
+FF = [sys.executable, "-m", "fastfair"]
+EXIT_CODES = {0, 1, 2, 3, 4, 5, 70, 130, 141}
+
+
+def run(*args, check=True, timeout=120, **kw):
+    proc = subprocess.run(
+        [*FF, *map(str, args)], capture_output=True, text=True, timeout=timeout, **kw
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def one_line_error(proc, code):
+    assert proc.returncode == code, (proc.returncode, proc.stderr)
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+class Result:
+    def __init__(self, returncode, stdout, stderr):
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def cli(capsys, *args):
+    """``fastfair ARGS`` in-process (faster than a subprocess; same exit code)."""
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse usage errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return Result(code, out, err)
+
+
+def write_entrants(path, n=10, score=1):
+    path.write_text("id,score\n" + "".join(f"p{i},{score}\n" for i in range(n)))
+
+
+@pytest.fixture
+def drawn(tmp_path, capsys):
+    """A pool with one recorded lottery and its entrants file."""
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    write_entrants(entrants)
+    assert cli(capsys, "lottery", "draw", pool, entrants, "-k", 3, "--seed", 1,
+               "--create").returncode == 0
+    return pool, entrants
+
+
+# --------------------------------------------------------------------------- locking
+
+
+def test_parallel_draws_are_serialised_and_none_is_lost(drawn, tmp_path):
+    pool, entrants = drawn
+    procs = [
+        subprocess.Popen(
+            [*FF, "lottery", "draw", str(pool), str(entrants), "-k", "3",
+             "--seed", str(100 + i), "--out", str(tmp_path / f"w{i}.csv")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(10)
+    ]
+    results = [(p.wait(timeout=240), p.stderr.read()) for p in procs]
+    for p in procs:
+        p.stdout.close()
+        p.stderr.close()
+    ok = [i for i, (rc, _) in enumerate(results) if rc == 0]
+    for i, (rc, err) in enumerate(results):
+        assert "Traceback" not in err
+        if rc != 0:  # a clean failure: locked too long, nothing published
+            assert rc == 3 and len(err.strip().splitlines()) == 1, err
+            assert not (tmp_path / f"w{i}.csv").exists()
+    assert ok, results
+    loaded = ff.LotteryPool.load(pool)
+    assert loaded.n_lotteries == 1 + len(ok)
+    assert sorted(loaded.seeds.tolist()[1:]) == sorted(100 + i for i in ok)
+    recorded = sorted(
+        int(re.search(r"recorded lottery (\d+) of pool", results[i][1]).group(1))
+        for i in ok
+    )
+    assert recorded == list(range(2, 2 + len(ok)))  # each draw saw the previous one
+    for i in ok:  # every success published its winners
+        assert len((tmp_path / f"w{i}.csv").read_text().splitlines()) == 4
+    assert loaded.verify()
+    assert "ok" in run("lottery", "verify", pool).stdout
+
+
+def test_a_locked_pool_times_out_with_code_3(drawn, tmp_path):
+    pool, entrants = drawn
+    before = pool.read_bytes()
+    with open(lock_path(str(pool)), "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        p = run("lottery", "draw", pool, entrants, "-k", 3, "--lock-timeout", "0.3",
+                "--out", tmp_path / "w.csv", check=False)
+    line = one_line_error(p, 3)
+    assert "locked" in line and "--lock-timeout" in line
+    assert pool.read_bytes() == before
+    assert not (tmp_path / "w.csv").exists()
+    # the lock is free again: the same draw goes through
+    run("lottery", "draw", pool, entrants, "-k", 3, "--lock-timeout", "0")
+
+
+@pytest.mark.parametrize("bad", ["-1", "nan", "inf", "soon"])
+def test_bad_lock_timeout_is_a_usage_error(drawn, bad, capsys):
+    pool, entrants = drawn
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 1, f"--lock-timeout={bad}")
+    one_line_error(p, 2)
+
+
+# ------------------------------------------------------------------ all-or-nothing
+
+
+def test_output_in_a_missing_directory_records_nothing(drawn, tmp_path, capsys):
+    pool, entrants = drawn
+    before = pool.read_bytes()
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 3,
+            "--out", tmp_path / "nope" / "w.csv")
+    line = one_line_error(p, 4)
+    assert "nothing was recorded" in line
+    assert pool.read_bytes() == before
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_output_in_a_read_only_directory_records_nothing(drawn, tmp_path):
+    pool, entrants = drawn
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        before = pool.read_bytes()
+        p = run("lottery", "draw", pool, entrants, "-k", 3, "--out", ro / "w.csv",
+                check=False)
+        one_line_error(p, 4)
+        assert pool.read_bytes() == before
+    finally:
+        ro.chmod(0o700)
+
+
+def _fsize_limit(nbytes):
+    import resource
+
+    def limit():  # Python ignores SIGXFSZ: an oversized write raises EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (nbytes, nbytes))
+
+    return limit
+
+
+def _big_draw(tmp_path):
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    entrants.write_text("".join(f"entrant-{i:05d},{1 + i % 3}\n" for i in range(3000)))
+    run("lottery", "draw", pool, entrants, "-k", 1000, "--seed", 1, "--create")
+    return pool, entrants
+
+
+def test_file_size_limit_on_the_output_records_nothing(tmp_path):
+    pool, entrants = _big_draw(tmp_path)
+    before = pool.read_bytes()
+    out = tmp_path / "w.csv"
+    p = run("lottery", "draw", pool, entrants, "-k", 1000, "--out", out, check=False,
+            preexec_fn=_fsize_limit(4096))
+    line = one_line_error(p, 4)
+    assert "winners file" in line
+    assert pool.read_bytes() == before
+    assert not out.exists()
+    assert [f for f in os.listdir(tmp_path) if "tmp" in f] == []
+
+
+def test_file_size_limit_on_the_pool_publishes_nothing(tmp_path):
+    pool, entrants = _big_draw(tmp_path)
+    before = pool.read_bytes()
+    out = tmp_path / "w.csv"
+    # the winners file (~30 kB) fits, the pool (~170 kB) does not
+    p = run("lottery", "draw", pool, entrants, "-k", 1000, "--out", out, check=False,
+            preexec_fn=_fsize_limit(len(before) // 2))
+    line = one_line_error(p, 4)
+    assert "cannot save pool" in line
+    assert pool.read_bytes() == before
+    assert not out.exists()
+    assert [f for f in os.listdir(tmp_path) if "tmp" in f] == []
+
+
+def test_a_failed_rename_after_the_save_undoes_the_draw(drawn, tmp_path, monkeypatch,
+                                                        capsys):
+    pool, entrants = drawn
+    before = ff.LotteryPool.load(pool)
+    import fastfair.cli.staging as staging
+
+    real_replace = os.replace
+
+    def broken_replace(src, dst):  # only the winners file cannot be put in place
+        if str(dst).endswith("w.csv"):
+            raise PermissionError(1, "Operation not permitted")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(staging.os, "replace", broken_replace)
+    code = main(["lottery", "draw", str(pool), str(entrants), "-k", "3",
+                 "--out", str(tmp_path / "w.csv")])
+    monkeypatch.undo()
+    err = capsys.readouterr().err
+    assert code == 4 and "undone" in err and len(err.strip().splitlines()) == 1
+    after = ff.LotteryPool.load(pool)
+    assert after.n_lotteries == before.n_lotteries
+    assert after.seeds.tolist() == before.seeds.tolist()
+    assert not (tmp_path / "w.csv").exists()
+    assert [f for f in os.listdir(tmp_path) if "tmp" in f] == []
+
+
+def _aliases(pool, tmp_path):
+    link = tmp_path / "link.ffl"
+    link.symlink_to(pool)
+    hard = tmp_path / "hard.ffl"
+    os.link(pool, hard)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    return [pool, link, hard, Path(os.path.relpath(pool)), sub / ".." / pool.name]
+
+
+def test_out_equal_to_the_pool_is_refused_in_every_spelling(drawn, tmp_path,
+                                                            monkeypatch, capsys):
+    pool, entrants = drawn
+    monkeypatch.chdir(tmp_path)
+    before = pool.read_bytes()
+    for alias in _aliases(pool, tmp_path):
+        for pool_arg in (pool, tmp_path / "link.ffl"):
+            p = cli(capsys, "lottery", "draw", pool_arg, entrants, "-k", 3, "--out", alias)
+            line = one_line_error(p, 2)
+            assert "pool file" in line, line
+            assert pool.read_bytes() == before
+    assert (tmp_path / "link.ffl").is_symlink()
+    for out in (entrants, Path(str(pool) + ".lock")):
+        p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 3, "--out", out)
+        one_line_error(p, 2)
+    p = cli(capsys, "lottery", "preview", pool, entrants, "-k", 3, "--out", pool)
+    one_line_error(p, 2)
+    assert pool.read_bytes() == before
+    assert ff.LotteryPool.load(pool).n_lotteries == 1
+
+
+# ------------------------------------------------------------------- --expect-lottery
+
+
+def test_expect_lottery_refuses_a_rerun(tmp_path, capsys):
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    write_entrants(entrants)
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 2, "--create",
+            "--expect-lottery", 1, "--out", tmp_path / "w1.csv")
+    assert p.returncode == 0, p.stderr
+    assert "recorded lottery 1 of pool" in p.stderr
+    before = pool.read_bytes()
+    for n in (1, 3):  # a re-run of year 1, a skipped year
+        p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 2, "--expect-lottery", n,
+                "--out", tmp_path / "w2.csv")
+        line = one_line_error(p, 5)
+        assert "holds 1 lotteries" in line
+        assert pool.read_bytes() == before
+        assert not (tmp_path / "w2.csv").exists()
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 2, "--expect-lottery", 2)
+    assert "recorded lottery 2 of pool" in p.stderr
+    assert ff.LotteryPool.load(pool).n_lotteries == 2
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 2, "--expect-lottery", 0)
+    one_line_error(p, 2)
+
+
+# ------------------------------------------------------------------- hostile input
+
+
+def test_non_utf8_entrants_name_the_line_and_suggest_encoding(tmp_path, capsys):
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    entrants.write_bytes("id,score\nzoë,1\nJosé,2\n".encode("latin-1"))
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 1, "--create")
+    line = one_line_error(p, 2)
+    assert "line 2" in line and "--encoding" in line
+    assert not pool.exists()
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 1, "--create", "--seed", 3,
+            "--encoding", "latin-1")
+    assert p.returncode == 0, p.stderr
+    assert ff.LotteryPool.load(pool).ids == ["zoë", "José"]
+
+
+def test_utf8_bom_is_accepted(tmp_path, capsys):
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    entrants.write_bytes(b"\xef\xbb\xbfid,score\na,1\nb,1\n")
+    assert cli(capsys, "lottery", "draw", pool, entrants, "-k", 1, "--create").returncode == 0
+    assert ff.LotteryPool.load(pool).ids == ["a", "b"]
+
+
+def test_ids_longer_than_the_csv_field_limit(tmp_path, capsys):
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    long_id = "x" * 200_000
+    entrants.write_text(f"id,score\n{long_id},1\nshort,1\n")
+    p = cli(capsys, "lottery", "draw", pool, entrants, "-k", 1, "--create", "--seed", 2)
+    assert p.returncode == 0, p.stderr
+    loaded = ff.LotteryPool.load(pool)
+    assert loaded.ids == [long_id, "short"] and loaded.verify()
+
+
+@pytest.mark.parametrize("device", ["/dev/zero", "/dev/null", "/dev/stdin"])
+def test_devices_are_refused_as_entrants(tmp_path, device):
+    if not os.path.exists(device):
+        pytest.skip(f"no {device}")
+    pool = tmp_path / "pool.ffl"
+    p = run("lottery", "draw", pool, device, "-k", 1, "--create", check=False,
+            timeout=30, stdin=subprocess.PIPE)
+    assert "not a regular file" in one_line_error(p, 2)
+    assert not pool.exists()
+
+
+def test_a_fifo_as_pool_or_entrants_does_not_hang(tmp_path):
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    entrants = tmp_path / "e.csv"
+    write_entrants(entrants)
+    for args in (
+        ("lottery", "draw", fifo, entrants, "-k", 1),
+        ("lottery", "draw", fifo, entrants, "-k", 1, "--create"),
+        ("lottery", "preview", fifo, entrants, "-k", 1),
+        ("lottery", "verify", fifo),
+        ("lottery", "draw", tmp_path / "p.ffl", fifo, "-k", 1, "--create"),
+    ):
+        p = run(*args, check=False, timeout=30)
+        assert "not a regular file" in one_line_error(p, 2)
+    d = tmp_path / "dir"
+    d.mkdir()
+    p = run("lottery", "verify", d, check=False)
+    one_line_error(p, 2)
+
+
+def test_corrupt_pool_files_are_one_line(tmp_path, capsys):
+    entrants = tmp_path / "e.csv"
+    write_entrants(entrants)
+    for i, blob in enumerate([b"", b"FASTFAIR" + b"\0" * 100, os.urandom(5000),
+                              b"x" * 10]):
+        pool = tmp_path / f"bad{i}.ffl"
+        pool.write_bytes(blob)
+        for args in (("lottery", "verify", pool),
+                     ("lottery", "draw", pool, entrants, "-k", 1)):
+            p = cli(capsys, *args)
+            assert "cannot load pool" in one_line_error(p, 2)
+            assert pool.read_bytes() == blob
+
+
+def test_catch_all_turns_a_bug_into_one_line(monkeypatch, capsys, tmp_path):
+    import fastfair.cli.lottery as lot
+
+    def boom(*a, **k):
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(lot, "read_entrants", boom)
+    code = main(["lottery", "preview", str(tmp_path / "p"), "e.csv", "-k", "1",
+                 "--create"])
+    err = capsys.readouterr().err
+    assert code == 70
+    assert len(err.strip().splitlines()) == 1
+    assert "bug" in err and "ZeroDivisionError" in err
+
+
+def test_broken_stdout_pipe_is_quiet(tmp_path):
+    pool, entrants = tmp_path / "pool.ffl", tmp_path / "e.csv"
+    write_entrants(entrants, n=50_000)
+    p = subprocess.run(
+        f"{sys.executable} -m fastfair lottery preview {pool} {entrants} -k 5 --create"
+        " | head -n 1",
+        shell=True, capture_output=True, text=True, timeout=120,
+    )
+    assert p.stdout.strip() == "id,score,probability"
+    assert "Traceback" not in p.stderr and "Exception" not in p.stderr, p.stderr
+
+
+FUZZ_ARGV = [
+    [],
+    ["lottery"],
+    ["lottery", "draw"],
+    ["lottery", "draw", "{pool}", "{e}"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "-1"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "11"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1" + "0" * 30],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1.5"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--seed", "-1"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--seed", str(2**64)],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--seed", "abc"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--id-column", "0"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--id-column", "9"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--score-column", "nope"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--id-column", "1",
+     "--score-column", "1"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--encoding", "bogus"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--encoding", "utf-16"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--delimiter", "xx"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--header", "no",
+     "--id-column", "id"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--header", "no"],
+    ["lottery", "draw", "{pool}", "{pool}", "-k", "1"],
+    ["lottery", "draw", "{pool}", "", "-k", "1"],
+    ["lottery", "draw", "", "{e}", "-k", "1"],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--out", ""],
+    ["lottery", "draw", "{pool}", "{e}", "-k", "1", "--expect-lottery", "x"],
+    ["lottery", "preview", "{pool}", "{e}", "-k", "99"],
+    ["lottery", "verify", "{e}"],
+    ["lottery", "verify", "/nonexistent/x"],
+    ["plot", "stream", "--seed", "-1", "--out", "{tmp}/x.png"],
+    ["plot", "stream", "--agents", "0", "--out", "{tmp}/x.png"],
+    ["plot", "stream", "--rounds", "-5", "--out", "{tmp}/x.png"],
+    ["plot", "lottery", "{e}", "--out", "{tmp}/x"],
+    ["bench", "--section", "nope"],
+]
+
+
+def test_fuzzed_argv_never_gives_a_traceback(drawn, tmp_path, capsys):
+    pool, entrants = drawn
+    before = pool.read_bytes()
+    for template in FUZZ_ARGV:
+        argv = [a.format(pool=pool, e=entrants, tmp=tmp_path) for a in template]
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse usage errors
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code in EXIT_CODES and code not in (0, 70), (argv, code, err)
+        assert "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1, (argv, err)
+        assert pool.read_bytes() == before, argv
