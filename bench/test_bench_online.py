@@ -134,3 +134,60 @@ def test_bench_pdm(benchmark, n, impl):
         assert ls[x] - ls.min() <= 1e-12
         r.apply(u, int(x))
     benchmark.extra_info["rounds"] = T
+
+
+# ---- what each scheduler feature costs per round ---------------------------------------
+FEATURES = ["index", "value", "mask", "weights", "removed"]
+
+
+def _feature_alloc(notion, n, feature):
+    kw = {"tie_break": "index" if feature == "index" else "value"}
+    if feature == "weights":
+        kw["weights"] = np.linspace(0.5, 2.0, n)
+    a = ff.OnlineAllocator(n, notion, **kw)
+    if feature == "removed":
+        a.remove_agent(n - 1)  # everyone else eligible: the masked path without a mask
+    return a
+
+
+@pytest.mark.parametrize(("notion", "n"), [("prop", 8), ("ef", 128)])
+@pytest.mark.parametrize("feature", FEATURES)
+def test_bench_features(benchmark, notion, n, feature):
+    """``run`` with each extension: "index" (the original tie rule), "value" (the
+    default), "mask" (a random (T, n) eligibility mask, 75% True), "weights" (prop:
+    unequal entitlements; ef: same as value) and "removed" (one agent removed)."""
+    if feature == "weights" and notion == "ef":
+        pytest.skip("weights are prop only")
+    benchmark.group = f"online-features-{notion}-n{n:03d}"
+    T = (1_000_000 if notion == "prop" else 20_000) if FULL else 500
+    rng = np.random.default_rng(7)
+    V = rng.random((T, n))
+    mask = None
+    if feature == "mask":
+        mask = rng.random((T, n)) < 0.75
+        mask[np.arange(T), rng.integers(0, n, T)] = True
+    out = benchmark.pedantic(
+        lambda a: a.run(V, mask), setup=lambda: ((_feature_alloc(notion, n, feature),), {}),
+        rounds=5 if FULL else 1, iterations=1)
+    assert out.shape == (T,)
+    check = _feature_alloc(notion, n, feature)
+    assert check.max_deficit <= check.bound()
+    benchmark.extra_info["rounds"] = T
+    if benchmark.stats is not None:
+        benchmark.extra_info["ns_per_round"] = benchmark.stats.stats.min / T * 1e9
+
+
+@pytest.mark.benchmark(group="online-step-call-features-n008")
+@pytest.mark.parametrize("feature", ["index", "value", "mask"])
+def test_bench_step_call_features(benchmark, feature):
+    """Per-call latency of ``step`` from Python with each feature (prop, n = 8)."""
+    a = _feature_alloc("prop", 8, feature)
+    v = _stream(1, 8)[0]
+    mask = np.ones(8, bool) if feature == "mask" else None
+    mask = None if mask is None else mask
+    if mask is None:
+        r = benchmark(a.step, v)
+    else:
+        mask[3] = False
+        r = benchmark(a.step, v, mask)
+    assert 0 <= r < 8

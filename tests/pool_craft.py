@@ -76,6 +76,53 @@ def arrays_bytes(lengths: list[int], ks: list[int], seeds: list[int], n_values: 
     )
 
 
+def arrays_v3(sizes: list[int], lengths: list[int], ks: list[int], positions: list[int],
+              n_values: Optional[int] = None) -> bytes:
+    """Raw version-3 arrays (sparse columns); scores 1, probabilities 0, no winners."""
+    v = len(positions) if n_values is None else n_values
+    return (
+        np.asarray(sizes, "<u8").tobytes()
+        + np.asarray(lengths, "<i8").tobytes()
+        + np.asarray(ks, "<i8").tobytes()
+        + np.zeros(len(lengths), "<u8").tobytes()
+        + np.asarray(positions, "<u4").tobytes()
+        + np.ones(v, "<f8").tobytes()
+        + np.zeros(v, "<f8").tobytes()
+        + np.zeros(v, "i1").tobytes()
+    )
+
+
+def header3(**kw: Any) -> dict[str, Any]:
+    h = header(seed_strings=[None] * kw.get("n_lotteries", 5), retired=[])
+    h.update(kw)
+    return h
+
+
+def v3_files():
+    """Version-3 (sparse) files with a valid checksum."""
+    ok = arrays_v3([4], [4], [0], [0, 1, 2, 3])
+    yield "v3 valid", craft(header3(n_lotteries=1), ok, version=3)
+    yield "v3 overflowing lengths", craft(
+        header3(), arrays_v3([8] * 5, OVERFLOW, [0] * 5, [0, 1, 2, 3]), version=3)
+    yield "v3 positions not increasing", craft(
+        header3(n_lotteries=1), arrays_v3([4], [4], [0], [3, 2, 1, 0]), version=3)
+    yield "v3 position past the pool", craft(
+        header3(n_lotteries=1), arrays_v3([4], [4], [0], [0, 1, 2, 9]), version=3)
+    yield "v3 huge pool size", craft(
+        header3(n_lotteries=1, n_entrants=2**62), arrays_v3([2**62], [4], [0], [0, 1, 2, 3]),
+        version=3)
+    yield "v3 shrinking pool", craft(
+        header3(n_lotteries=2, n_values=4), arrays_v3([4, 2], [2, 2], [0, 0], [0, 1, 0, 1]),
+        version=3)
+    yield "v3 retired out of range", craft(
+        header3(n_lotteries=1, retired=[[7, 0]]), ok, version=3)
+    yield "v3 retired wrong type", craft(
+        header3(n_lotteries=1, retired=[["a", 0]]), ok, version=3)
+    yield "v3 retired missing", craft(
+        {k: v for k, v in header3(n_lotteries=1).items() if k != "retired"}, ok, version=3)
+    yield "v3 huge n_values", craft(header3(n_lotteries=1, n_values=2**61), ok, version=3)
+
+
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
@@ -132,6 +179,11 @@ def crafted_files():
     yield "k above entrants", craft(header(n_lotteries=1),
                                        arrays_bytes([4], [9], [0], 4))
     yield "trailing bytes", craft(header(n_lotteries=1), ok + b"\0" * 8)
+    yield "v2 seed_strings not a list", craft(header(n_lotteries=1, seed_strings=5), ok,
+                                              version=2)
+    yield "v2 seed_strings of ints", craft(header(n_lotteries=1, seed_strings=[7]), ok,
+                                           version=2)
+    yield "v2 without seed_strings", craft(header(n_lotteries=1), ok, version=2)
     yield "unknown version", craft(header(n_lotteries=1), ok, version=77)
 
 
@@ -157,4 +209,5 @@ def saved_variants():
 
 def all_cases() -> list[tuple[str, bytes]]:
     """Every hostile file: crafted with a valid checksum, plus damaged saves."""
-    return list(crafted_files()) + list(saved_variants())
+    return [c for c in [*crafted_files(), *v3_files(), *saved_variants()]
+            if c[0] != "v3 valid"]

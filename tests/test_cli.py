@@ -170,11 +170,11 @@ def test_interrupted_draw_never_damages_the_pool(tmp_path):
 def test_bench_json_has_every_section():
     p = run("bench", "--quick", "--json", "--no-progress")
     report = json.loads(p.stdout)
-    assert set(report["sections"]) == {"sampling", "lottery", "online", "efk"}
+    assert set(report["sections"]) == {"sampling", "lottery", "online", "efk", "tickets"}
     speed_sections = {r["section"] for r in report["speed"]}
     fair_sections = {r["section"] for r in report["fairness"]}
-    assert speed_sections == {"sampling", "lottery", "online", "efk"}
-    assert fair_sections >= {"lottery", "online", "efk"}
+    assert speed_sections == {"sampling", "lottery", "online", "efk", "tickets"}
+    assert fair_sections >= {"lottery", "online", "efk", "tickets"}
     for r in report["speed"]:
         assert r["fastfair_s"] > 0
         for k, v in r["others_s"].items():

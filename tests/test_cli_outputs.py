@@ -141,6 +141,9 @@ def test_equal_entrants_groups_are_formed():
 
 
 def test_equal_entrants_print_equal():
+    """Identical entrants (same score, same history) print the same probability text.
+    Printing never rounds: this holds because the projection kernel is tie-preserving
+    (identical inputs give bit-identical outputs)."""
     groups = _equal_entrants_odds()
     assert all(len(texts) == 1 for texts in groups.values()), dict(groups)
 
@@ -257,3 +260,64 @@ def history_text(pool):
     buf = io.StringIO()
     history.write_history(buf, pool)
     return buf.getvalue()
+
+
+def test_identical_entrants_print_equal_in_a_weighted_pool():
+    """Entrants in identical pairs (same score every lottery): members of a pair with
+    the same win history print the same probability text, lottery after lottery."""
+    rng = np.random.default_rng(21)
+    half = 400
+    ids = [f"a{i}" for i in range(half)] + [f"b{i}" for i in range(half)]
+    pool = ff.LotteryPool("twins")
+    compared = 0
+    for t in range(5):
+        s = rng.lognormal(0, 1, half)
+        s[rng.random(half) < 0.2] = 0.0
+        scores = np.concatenate([s, s])
+        pi = pool.preview(scores, 60, ids=ids)
+        text = {r["id"]: r["probability"]
+                for r in rows_of(outputs.odds_text(ids, scores, pi, lottery=t + 1))}
+        wins = pool.winners if pool.n_lotteries else np.zeros((2 * half, 0))
+        for i in range(half):
+            if pool.n_lotteries == 0 or np.array_equal(wins[i], wins[half + i]):
+                assert text[f"a{i}"] == text[f"b{i}"], (t, i)
+                compared += 1
+        pool.run_lottery(scores, 60, seed=t, ids=ids)
+    assert compared > 1000
+
+
+def test_string_seeds_add_a_seed_string_column():
+    ids, s, p, won = ["a", "b"], [1.0, 2.0], [0.5, 0.5], [1, 0]
+    text = outputs.winners_text(ids, s, p, won, lottery=2, seed=77,
+                                seed_string="12 31 40 45 48")
+    rows = rows_of(text)
+    assert text.splitlines()[0] == "id,score,probability,lottery,seed,seed_string"
+    assert rows == [{"id": "a", "score": "1.0", "probability": "0.5", "lottery": "2",
+                     "seed": "77", "seed_string": "12 31 40 45 48"}]
+    # without a string seed the schema is the five documented columns
+    assert outputs.odds_text(ids, s, p, lottery=1, seed=5).splitlines()[0] == (
+        "id,score,probability,lottery,seed")
+
+    from fastfair import _seed
+
+    to_int = getattr(_seed, "seed_from_string", None)
+    if to_int is None:  # string seeds not in this build: a clear error, not a guess
+        with pytest.raises(TypeError, match="string seeds"):
+            outputs.odds_text(ids, s, p, lottery=1, seed="beacon 42")
+    else:
+        rows = rows_of(outputs.odds_text(ids, s, p, lottery=1, seed="beacon 42"))
+        assert {r["seed"] for r in rows} == {str(to_int("beacon 42"))}
+        assert {r["seed_string"] for r in rows} == {"beacon 42"}
+
+
+def test_pool_seed_reads_string_seeds_when_the_pool_has_them():
+    pool, _ = weighted_pool(n=20, lotteries=2, k=3)
+    assert outputs.pool_seed(pool) == (int(pool.seeds[-1]), None)
+    assert outputs.pool_seed(pool, 0) == (int(pool.seeds[0]), None)
+
+    class WithStrings:
+        seeds = pool.seeds
+        seed_strings = [None, "lotto 3 14 15"]
+
+    assert outputs.pool_seed(WithStrings()) == (int(pool.seeds[-1]), "lotto 3 14 15")
+    assert outputs.pool_seed(WithStrings(), 0) == (int(pool.seeds[0]), None)

@@ -141,7 +141,7 @@ def test_valid_checksum_but_inconsistent_content_is_rejected(tmp_path):
     data = bytearray(path.read_bytes()[:-32])
     _, _, header_len = fileformat._HEAD.unpack_from(data, 0)
     t_count = 3
-    k_off = fileformat._HEAD.size + header_len + 8 * t_count  # the k array
+    k_off = fileformat._HEAD.size + header_len + 16 * t_count  # after sizes, lengths
     struct.pack_into("<q", data, k_off, 10**6)
     data += hashlib.sha256(data).digest()
     path.write_bytes(bytes(data))
@@ -155,16 +155,19 @@ def test_file_layout_is_as_documented(tmp_path):
     pool.save(path)
     data = path.read_bytes()
     magic, version, header_len = struct.unpack_from("<8sIQ", data, 0)
-    assert magic == b"FFLOTPL\x00" and version == 1
+    assert magic == b"FFLOTPL\x00" and version == 3
     import hashlib
     import json
 
     header = json.loads(data[20 : 20 + header_len])
     assert header["name"] == "persist" and header["ids"] == pool.ids
+    assert header["seed_strings"] == [None, None] and header["retired"] == []
     assert header["n_lotteries"] == 2 and header["n_entrants"] == pool.n_entrants
     assert data[-32:] == hashlib.sha256(data[:-32]).digest()
     total = header["n_values"]
-    assert len(data) == 20 + header_len + 3 * 8 * 2 + 2 * 8 * total + total + 32
+    # only entrants are stored: V = total entries with a score > 0
+    assert total == int((pool.scores > 0).sum())
+    assert len(data) == 20 + header_len + 4 * 8 * 2 + (4 + 8 + 8 + 1) * total + 32
 
 
 def test_bad_pickle_state_is_rejected():

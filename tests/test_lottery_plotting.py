@@ -177,3 +177,48 @@ def test_readme_pool_figures_fit_and_have_whole_ticks():
         plotting.lottery_figures(ff.LotteryPool())
     with pytest.raises(ValueError, match="t must index"):
         plotting.lottery_figures(pool, t=5)
+
+
+def test_readme_what_entrants_will_see_table_is_measured():
+    """The README's "What entrants will see" table is what this scenario gives
+    (re-measured here, so a change of the draws cannot leave the README stale)."""
+    import re
+    from pathlib import Path
+
+    from fastfair.plotting import drought_lengths
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    section = readme.split("### What entrants will see", 1)[1].split("\n### ", 1)[0]
+    table = dict(
+        (label.strip(), (int(n.replace(",", "")), float(p)))
+        for label, n, p in re.findall(r"^\| ([^|]+) \| ([\d,]+) \| ([\d.]+) \|$",
+                                      section, re.M)
+    )
+    rng = np.random.default_rng(2026)
+    pool = ff.LotteryPool("marathon")
+    field = np.arange(30_000)
+    next_id = field.size
+    for year in range(1, 7):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pool.run_lottery(np.ones(field.size), 5000, seed=year,
+                             ids=[f"r{i}" for i in field])
+        keep = rng.random(field.size) >= 0.2
+        fresh = np.arange(next_id, next_id + int((~keep).sum()))
+        next_id += fresh.size
+        field = np.concatenate([field[keep], fresh])
+    lost, ever = drought_lengths(pool)
+    entered = pool.scores[:, 5] > 0
+    pi = pool.win_probabilities[:, 5]
+    groups = {"newcomer": entered & ~ever[:, 5] & (lost[:, 5] == 0),
+              "won before (any year)": entered & ever[:, 5]}
+    for n_lost in range(1, 6):
+        label = f"lost {n_lost}, never won" if n_lost < 5 else (
+            "lost 5 (every year), never won")
+        groups[label] = entered & ~ever[:, 5] & (lost[:, 5] == n_lost)
+    assert set(table) == set(groups)
+    for label, sel in groups.items():
+        n, p = table[label]
+        assert int(sel.sum()) == n, label
+        assert np.ptp(pi[sel]) == 0.0  # identical within the group
+        assert round(float(pi[sel][0]), 4) == p, label

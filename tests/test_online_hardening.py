@@ -228,3 +228,44 @@ def test_pdm_only_real_dtypes():
     with pytest.raises(TypeError, match="values"):
         pdm.run(np.array([[["a", "b"], ["c", "d"]]]))
     assert pdm.rounds == 0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ff.baselines.RoundRobin(3),
+    lambda: ff.baselines.GreedyMaxDeficit(3),
+    lambda: ff.baselines.Benade2018(3, horizon=100),
+])
+def test_baselines_refuse_a_second_thread(make):
+    obj = make()
+    entered, release = threading.Event(), threading.Event()
+    result = {}
+
+    def first():
+        result["r"] = obj.run(_Blocking(np.full((4, 3), 0.5), entered, release))
+
+    t = threading.Thread(target=first)
+    t.start()
+    try:
+        assert entered.wait(10)
+        with pytest.raises(RuntimeError, match="another thread"):
+            obj.step([0.5, 0.5, 0.5])
+    finally:
+        release.set()
+        t.join(10)
+    assert len(result["r"]) == 4
+    assert obj.rounds == 4
+
+
+@pytest.mark.parametrize("call", [
+    lambda: ff.OnlineAllocator(2**70),
+    lambda: ff.PublicDecisionMaker(2**70),
+    lambda: ff.OnlineAllocator(2).remove_agent(2**70),
+    lambda: ff.PublicDecisionMaker(2).remove_agent(-2**70),
+    lambda: ff.OnlineAllocator(2).add_agent(10**400),
+    lambda: ff.OnlineAllocator(2, p=10**400),
+    lambda: ff.OnlineAllocator(2, discount=10**400),
+    lambda: ff.PublicDecisionMaker(2, p=10**400),
+])
+def test_out_of_range_python_ints_are_value_errors(call):
+    with pytest.raises(ValueError):
+        call()

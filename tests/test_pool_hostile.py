@@ -23,8 +23,10 @@ OVERFLOW = pc.OVERFLOW
 
 
 def core_args(lengths, n_values=4):
+    """(sizes, lengths, k, seeds, positions, scores, pi, winners) for restore."""
     t = len(lengths)
-    return (np.asarray(lengths, np.int64), np.zeros(t, np.int64), np.zeros(t, np.uint64),
+    return (np.full(t, 8, np.uint64), np.asarray(lengths, np.int64), np.zeros(t, np.int64),
+            np.zeros(t, np.uint64), np.arange(n_values, dtype=np.uint32),
             np.ones(n_values), np.zeros(n_values), np.zeros(n_values, np.int8))
 
 
@@ -44,23 +46,38 @@ def test_core_restore_checks_every_length(lengths):
 
 def test_core_restore_mismatched_array_sizes():
     core = _core.LotteryPoolCore()
+    for j, bad in ((6, np.zeros(3)), (4, np.zeros(3, np.uint32)), (2, np.zeros(1, np.int64)),
+                   (0, np.zeros(1, np.uint64))):
+        args = list(core_args([2, 2]))
+        args[j] = bad
+        with pytest.raises(ValueError):
+            core.restore(*args)
+    assert core.n_lotteries == 0
+
+
+@pytest.mark.parametrize("sizes,positions", [
+    ([2, 1], [0, 1, 0, 1]),          # the pool shrinks
+    ([2, 2], [1, 0, 0, 1]),          # positions not increasing
+    ([2, 2], [0, 0, 0, 1]),          # repeated position
+    ([2, 2], [0, 2, 0, 1]),          # position past the pool size
+    ([2**33, 2**33], [0, 1, 0, 1]),  # pool too large
+])
+def test_core_restore_checks_positions_and_sizes(sizes, positions):
+    core = _core.LotteryPoolCore()
     args = list(core_args([2, 2]))
-    args[4] = np.zeros(3)
+    args[0] = np.asarray(sizes, np.uint64)
+    args[4] = np.asarray(positions, np.uint32)
     with pytest.raises(ValueError):
         core.restore(*args)
-    args = list(core_args([2, 2]))
-    args[1] = np.zeros(1, np.int64)
-    with pytest.raises(ValueError):
-        core.restore(*args)
+    assert core.n_lotteries == 0 and core.n_entrants == 0
 
 
 def test_core_restore_failure_midway_leaves_core_empty():
     core = _core.LotteryPoolCore()
-    lengths = np.array([2, 2], np.int64)
-    ks = np.array([0, 5], np.int64)  # the second record is invalid
+    args = list(core_args([2, 2]))
+    args[2] = np.array([0, 5], np.int64)  # the second record is invalid
     with pytest.raises(ValueError):
-        core.restore(lengths, ks, np.zeros(2, np.uint64), np.ones(4), np.zeros(4),
-                     np.zeros(4, np.int8))
+        core.restore(*args)
     assert core.n_lotteries == 0 and core.n_entrants == 0
 
 
@@ -72,7 +89,13 @@ def pool_snapshot(pool):
 @pytest.mark.parametrize("change", [
     {"lengths": OVERFLOW, "scores": np.ones(4), "probabilities": np.zeros(4),
      "winners": np.zeros(4, np.int8), "k": np.zeros(5, np.int64),
-     "seeds": np.zeros(5, np.uint64)},
+     "seeds": np.zeros(5, np.uint64), "sizes": np.full(5, 8, np.uint64),
+     "positions": np.arange(4, dtype=np.uint32), "seed_strings": [None] * 5},
+    {"positions": np.array([-1] * 18)},
+    {"sizes": np.array([2**40] * 3)},
+    {"retired": [[0, 99]]},
+    {"retired": [[99, 0]]},
+    {"retired": "x"},
     {"lengths": [2**64 + 1]},
     {"lengths": np.array([1.5, 2.5])},
     {"lengths": "abc"},
@@ -107,7 +130,8 @@ def test_crafted_pickle_with_overflowing_lengths_is_a_value_error():
     st = pc.small_pool().__getstate__()
     st.update(lengths=np.array(OVERFLOW, np.int64), k=np.zeros(5, np.int64),
               seeds=np.zeros(5, np.uint64), scores=np.ones(4), probabilities=np.zeros(4),
-              winners=np.zeros(4, np.int8))
+              winners=np.zeros(4, np.int8), sizes=np.full(5, 8, np.uint64),
+              positions=np.arange(4, dtype=np.uint32), seed_strings=[None] * 5)
 
     class Crafted:  # unpickles as LotteryPool.__new__ + __setstate__(st)
         def __reduce__(self):
@@ -131,9 +155,12 @@ ALL_CASES = pc.all_cases()
 
 
 def test_a_valid_crafted_file_loads(tmp_path):
-    """The crafting helper itself is right: a consistent file loads."""
+    """The crafting helpers themselves are right: consistent files load."""
     data = pc.craft(pc.header(n_lotteries=1), pc.arrays_bytes([4], [0], [0], 4))
     pool = ff.LotteryPool.load(pc.write(tmp_path / "p.ffl", data))
+    assert pool.n_lotteries == 1 and pool.n_entrants == 4 and pool.verify()
+    data = dict(pc.v3_files())["v3 valid"]
+    pool = ff.LotteryPool.load(pc.write(tmp_path / "p3.ffl", data))
     assert pool.n_lotteries == 1 and pool.n_entrants == 4 and pool.verify()
 
 

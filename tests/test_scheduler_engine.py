@@ -19,16 +19,24 @@ import inspect
 import math
 import pickle
 
+import fastfair as ff
 import numpy as np
 import pytest
-
-import fastfair as ff
 from fastfair._reference import online as ref
 from fastfair._reference import online_ext as ext
 
-if not hasattr(ff.OnlineAllocator, "add_agent"):
-    pytest.skip("engine without the scheduler extensions (no OnlineAllocator.add_agent)",
+if "eligible" not in inspect.signature(ff.OnlineAllocator.step).parameters:
+    pytest.skip("engine without the scheduler extensions (no OnlineAllocator.step eligible)",
                 allow_module_level=True)
+
+#: churn landed (add_agent/remove_agent): until then the random streams have no churn
+_CHURN = hasattr(ff.OnlineAllocator, "add_agent")
+needs_churn = pytest.mark.skipif(not _CHURN, reason="OnlineAllocator without add_agent")
+
+
+def _rate(churn_rate):
+    return churn_rate if _CHURN else 0.0
+
 
 _PDM_CHURN = hasattr(ff.PublicDecisionMaker, "add_agent")
 _PDM_AVAILABLE = "available" in inspect.signature(ff.PublicDecisionMaker.step).parameters
@@ -72,15 +80,15 @@ def _check_choice(r, ls, a, v, e, tie_break):
                 assert not b < a, f"tied {b} (same value and raw deficit) has a lower index than {a}"
 
 
-def _new_alloc(notion, n, p=None, weights=None, tie_break="value"):
-    kw = {"p": p, "tie_break": tie_break}
+def _new_alloc(notion, n, p=None, weights=None, tie_break="value", discount=None):
+    kw = {"p": p, "tie_break": tie_break, "discount": discount}
     if weights is not None:
         kw["weights"] = weights
     return ff.OnlineAllocator(n, notion, **kw)
 
 
-def _new_ref(notion, n, p=None, weights=None, tie_break="value"):
-    kw = {"p": p, "tie_break": tie_break}
+def _new_ref(notion, n, p=None, weights=None, tie_break="value", discount=None):
+    kw = {"p": p, "tie_break": tie_break, "discount": discount}
     if weights is not None:
         kw["weights"] = weights
     return ext.make_reference(notion, n, **kw)
@@ -90,16 +98,16 @@ def _add(alloc, notion, w):
     return alloc.add_agent(weight=w) if notion == "prop" else alloc.add_agent()
 
 
-def _drive(alloc, r, ops, notion, tie_break, every_round=True):
-    """Feed ``ops`` to engine and reference; returns the engine's decisions."""
+def _drive(alloc, r, ops, notion, tie_break, final=True):
+    """Feed ``ops`` to engine and reference, checking every round; returns the engine's
+    decisions."""
     decisions = []
-    worst = 0.0
     for op in ops:
         if op[0] == "add":
             i = _add(alloc, notion, op[1])
             assert i == r.add_agent(op[1])
             np.testing.assert_array_equal(alloc.active, r.active)
-            assert alloc.bound() == pytest.approx(r.bound(), rel=BOUND_REL)
+            _bound_agrees(alloc.bound(), r)
             continue
         if op[0] == "remove":
             alloc.remove_agent(op[1])
@@ -114,12 +122,25 @@ def _drive(alloc, r, ops, notion, tie_break, every_round=True):
         decisions.append(a)
         md, b = alloc.max_deficit, alloc.bound()
         assert md <= b, (alloc.rounds, md, b)
-        if every_round:
-            assert b == pytest.approx(r.bound(), rel=BOUND_REL), alloc.rounds
-            assert md == pytest.approx(r.max_deficit(), rel=1e-9, abs=1e-12), alloc.rounds
-        worst = max(worst, md / b if b > 0 else 0.0)
-    _final_agree(alloc, r)
+        rmd = r.max_deficit()
+        _bound_agrees(b, r)
+        assert abs(md - rmd) <= 1e-9 * rmd + 1e-12, (alloc.rounds, md, rmd)
+    if final:
+        _final_agree(alloc, r)
     return decisions
+
+
+def _bound_agrees(b, r):
+    """Engine bound ``b`` against the reference. Undiscounted: equal (the running sum of
+    sigma2). Discounted: the reference's time-uniform bound with the largest sigma2 so
+    far must already cover the deficits, and the engine's may only be larger (it keeps
+    today's C/K until a round with another sigma2 occurs)."""
+    rb = r.bound()
+    if r.gamma is None:
+        assert abs(b - rb) <= BOUND_REL * rb, (r.rounds, b, rb)
+    else:
+        assert r.max_deficit() <= rb * (1 + 1e-12) + 1e-12, (r.rounds, r.max_deficit(), rb)
+        assert b >= rb * (1 - BOUND_REL), (r.rounds, b, rb)
 
 
 def _final_agree(alloc, r):
@@ -128,21 +149,22 @@ def _final_agree(alloc, r):
     np.testing.assert_allclose(alloc.utilities, r.own, rtol=1e-12, atol=1e-12)
     assert alloc.potential == pytest.approx(r.potential(), rel=1e-9)
     assert alloc.rounds == r.rounds
-    assert alloc.bound() == pytest.approx(r.bound(), rel=BOUND_REL)
+    _bound_agrees(alloc.bound(), r)
 
 
 # ---- random streams ---------------------------------------------------------------------
 
-PROP_RANDOM = [(2, 900), (3, 900), (8, 700)]
-EF_RANDOM = [(2, 700), (3, 600), (6, 300)]
+PROP_RANDOM = [(2, 700), (3, 700), (8, 450)]
+EF_RANDOM = [(2, 600), (3, 500), (6, 200)]
+# the value rule with every p; the index rule (today's) with the default p
+TIE_P = [("value", None), ("value", 2.0), ("value", 7.0), ("index", None)]
 
 
-@pytest.mark.parametrize("tie_break", ["value", "index"])
+@pytest.mark.parametrize(("tie_break", "p"), TIE_P)
 @pytest.mark.parametrize(("n", "rounds"), PROP_RANDOM)
-@pytest.mark.parametrize("p", [None, 2.0, 7.0])
 def test_prop_random_streams(n, rounds, p, tie_break):
     rng = np.random.default_rng([n, rounds, int(p or 0), len(tie_break)])
-    ops = ext.random_ops(rng, n, rounds, "prop", mask_rate=0.4, churn_rate=0.02,
+    ops = ext.random_ops(rng, n, rounds, "prop", mask_rate=0.4, churn_rate=_rate(0.02),
                          weighted=True, max_agents=n + 5)
     w = np.exp(rng.uniform(-2, 2, n))
     alloc = _new_alloc("prop", n, p, w, tie_break)
@@ -151,23 +173,35 @@ def test_prop_random_streams(n, rounds, p, tie_break):
     ext.check_guarantee("prop", n, ops, dec, p=r.p, weights=w)
 
 
-@pytest.mark.parametrize("tie_break", ["value", "index"])
+@pytest.mark.parametrize(("tie_break", "p"), TIE_P[:2] + TIE_P[3:])
 @pytest.mark.parametrize(("n", "rounds"), EF_RANDOM)
-@pytest.mark.parametrize("p", [None, 2.0])
 def test_ef_random_streams(n, rounds, p, tie_break):
     rng = np.random.default_rng([n, rounds, int(p or 0), len(tie_break), 7])
-    ops = ext.random_ops(rng, n, rounds, "ef", mask_rate=0.4, churn_rate=0.02, max_agents=n + 3)
+    ops = ext.random_ops(rng, n, rounds, "ef", mask_rate=0.4, churn_rate=_rate(0.02), max_agents=n + 3)
     alloc = _new_alloc("ef", n, p, None, tie_break)
     r = _new_ref("ef", n, p, None, tie_break)
     dec = _drive(alloc, r, ops, "ef", tie_break)
     ext.check_guarantee("ef", n, ops, dec, p=r.p)
 
 
+@pytest.mark.parametrize(("notion", "n", "rounds"), [("prop", 3, 500), ("prop", 6, 300), ("ef", 3, 400), ("ef", 5, 200)])
+@pytest.mark.parametrize("discount", [0.5, 0.95])
+def test_discounted_random_streams(notion, n, rounds, discount):
+    rng = np.random.default_rng([n, rounds, int(100 * discount), len(notion)])
+    ops = ext.random_ops(rng, n, rounds, notion, mask_rate=0.4, churn_rate=_rate(0.02),
+                         weighted=notion == "prop", max_agents=n + 4)
+    w = np.exp(rng.uniform(-2, 2, n)) if notion == "prop" else None
+    alloc = _new_alloc(notion, n, None, w, "value", discount)
+    r = _new_ref(notion, n, None, w, "value", discount)
+    dec = _drive(alloc, r, ops, notion, "value")
+    ext.check_guarantee(notion, n, ops, dec, p=r.p, weights=w, discount=discount)
+
+
 @pytest.mark.parametrize("notion", ["prop", "ef"])
 def test_masks_as_ints_and_lists(notion):
     rng = np.random.default_rng(3)
     n = 4
-    ops = ext.random_ops(rng, n, 300, notion, mask_rate=0.8, churn_rate=0.0)
+    ops = ext.random_ops(rng, n, 300, notion, mask_rate=0.8, churn_rate=_rate(0.0))
     ops = [(o[0], o[1], None if o[2] is None else (o[2].astype(np.int64) if i % 2 else o[2].tolist()))
            for i, o in enumerate(ops)]
     _drive(_new_alloc(notion, n), _new_ref(notion, n), ops, notion, "value")
@@ -183,7 +217,8 @@ def _adaptive(alloc, r, notion, rounds, make, tie_break="value"):
     for t in range(rounds):
         op = make(t, alloc)
         ops.append(op)
-        dec += _drive(alloc, r, [op], notion, tie_break)
+        dec += _drive(alloc, r, [op], notion, tie_break, final=False)
+    _final_agree(alloc, r)
     return ops, dec
 
 
@@ -228,7 +263,7 @@ def test_adversary_section6_on_random_subsets():
         s = np.maximum(slack, 0.0) + sigma
         v = np.where(e, s / s[e].max(), 0.0)
         ops.append(("step", v, e))
-        dec += _drive(alloc, r, ops[-1:], "prop", "value")
+        dec += _drive(alloc, r, ops[-1:], "prop", "value", final=False)
         slack = slack - np.where(e, v / e.sum(), 0.0)
         slack[dec[-1]] += v[dec[-1]]
     ext.check_guarantee("prop", n, ops, dec, p=r.p)
@@ -256,6 +291,7 @@ def test_adversary_forced_rounds_and_huge_ratios(notion):
     ext.check_guarantee(notion, n, ops, dec, p=3.0)
 
 
+@needs_churn
 def test_adversary_churn_storm_extreme_weights():
     # an agent joins or leaves every few rounds, with weights from 1e-3 to 1e3; values
     # favour the newest agents
@@ -271,21 +307,23 @@ def test_adversary_churn_storm_extreme_weights():
                 ops.append(("remove", int(rng.choice(act))))
             elif r.n < 25:
                 ops.append(("add", float(10.0 ** rng.uniform(-3, 3))))
-            _drive(alloc, r, ops[-1:], "prop", "value")
+            _drive(alloc, r, ops[-1:], "prop", "value", final=False)
         size = r.n
         v = rng.pareto(1.5, size) * np.linspace(0.1, 2.0, size)
         e = None if t % 2 else rng.random(size) < 0.5
         if e is not None and not (e & r.active).any():
             e[int(np.flatnonzero(r.active)[0])] = True
         ops.append(("step", v, e))
-        dec += _drive(alloc, r, ops[-1:], "prop", "value")
+        dec += _drive(alloc, r, ops[-1:], "prop", "value", final=False)
+    _final_agree(alloc, r)
     ext.check_guarantee("prop", n, ops, dec, p=r.p, weights=w0)
 
 
+@needs_churn
 def test_ef_churn_storm():
     rng = np.random.default_rng(82)
     n = 3
-    ops = ext.random_ops(rng, n, 500, "ef", mask_rate=0.5, churn_rate=0.08, max_agents=9)
+    ops = ext.random_ops(rng, n, 500, "ef", mask_rate=0.5, churn_rate=_rate(0.08), max_agents=9)
     alloc, r = _new_alloc("ef", n), _new_ref("ef", n)
     dec = _drive(alloc, r, ops, "ef", "value")
     assert alloc.active.size == r.n > n
@@ -325,7 +363,7 @@ def _segments(ops):
 def test_run_equals_repeated_step(notion, tie_break):
     rng = np.random.default_rng([5, len(notion), len(tie_break)])
     n = 4
-    ops = ext.random_ops(rng, n, 1200, notion, mask_rate=0.4, churn_rate=0.01,
+    ops = ext.random_ops(rng, n, 1200, notion, mask_rate=0.4, churn_rate=_rate(0.01),
                          weighted=notion == "prop", max_agents=8)
     w = np.array([0.5, 1.0, 2.0, 3.0]) if notion == "prop" else None
     a, b = _new_alloc(notion, n, None, w, tie_break), _new_alloc(notion, n, None, w, tie_break)
@@ -354,7 +392,7 @@ def test_run_equals_repeated_step(notion, tie_break):
 def test_pickle_mid_stream_continues_identically(notion):
     rng = np.random.default_rng(17)
     n = 4
-    ops = ext.random_ops(rng, n, 600, notion, mask_rate=0.5, churn_rate=0.03,
+    ops = ext.random_ops(rng, n, 600, notion, mask_rate=0.5, churn_rate=_rate(0.03),
                          weighted=notion == "prop", max_agents=8)
     w = np.array([0.5, 1.0, 2.0, 3.0]) if notion == "prop" else None
     a = _new_alloc(notion, n, None, w)
@@ -453,7 +491,7 @@ def _drive_pdm(pdm, r, ops, tie_break):
         r.apply(u, x, av)
         dec.append(x)
         assert pdm.max_deficit <= pdm.bound()
-        assert pdm.bound() == pytest.approx(r.bound(), rel=BOUND_REL)
+        _bound_agrees(pdm.bound(), r)
     np.testing.assert_allclose(pdm.deficits, r.deficits(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(pdm.utilities, r.U, rtol=1e-12, atol=1e-12)
     assert pdm.potential == pytest.approx(r.potential(), rel=1e-9)
@@ -461,16 +499,16 @@ def _drive_pdm(pdm, r, ops, tie_break):
 
 
 @needs_pdm
-@pytest.mark.parametrize("tie_break", ["welfare", "index"])
+@pytest.mark.parametrize(("tie_break", "discount"), [("welfare", None), ("index", None), ("welfare", 0.9)])
 @pytest.mark.parametrize(("n", "alts"), [(2, 2), (3, 4), (6, 3)])
-def test_pdm_random_streams(n, alts, tie_break):
-    rng = np.random.default_rng([n, alts, len(tie_break)])
-    ops = ext.random_ops(rng, n, 700, "pdm", mask_rate=0.5, churn_rate=0.02, alts=alts,
+def test_pdm_random_streams(n, alts, tie_break, discount):
+    rng = np.random.default_rng([n, alts, len(tie_break), int(10 * (discount or 0))])
+    ops = ext.random_ops(rng, n, 500, "pdm", mask_rate=0.5, churn_rate=_rate(0.02), alts=alts,
                          max_agents=n + 4)
-    pdm = ff.PublicDecisionMaker(n, tie_break=tie_break)
-    r = ext.PdmExtReference(n, tie_break=tie_break)
+    pdm = ff.PublicDecisionMaker(n, tie_break=tie_break, discount=discount)
+    r = ext.PdmExtReference(n, tie_break=tie_break, discount=discount)
     dec = _drive_pdm(pdm, r, ops, tie_break)
-    ext.check_guarantee("pdm", n, ops, dec, p=r.p)
+    ext.check_guarantee("pdm", n, ops, dec, p=r.p, discount=discount)
 
 
 @needs_pdm
@@ -505,6 +543,7 @@ def _snapshot(obj):
     return pickle.dumps(obj.state)
 
 
+@needs_churn
 @pytest.mark.parametrize("notion", ["prop", "ef"])
 def test_bad_masks_change_nothing(notion):
     alloc = _new_alloc(notion, 3)
@@ -534,9 +573,78 @@ def test_weights_validation():
     for bad in ([1.0, 0.0, 1.0], [1.0, -1.0, 1.0], [1.0, np.nan, 1.0], [1.0, np.inf, 1.0], [1.0, 2.0]):
         with pytest.raises(ValueError):
             ff.OnlineAllocator(3, "prop", weights=bad)
+    if not _CHURN:
+        return
     alloc = ff.OnlineAllocator(3, "prop")
     before = _snapshot(alloc)
     for bad in (0.0, -2.0, math.nan, math.inf):
         with pytest.raises(ValueError):
             alloc.add_agent(weight=bad)
         assert _snapshot(alloc) == before
+
+
+# ---- the overflow-safe (shifted) paths and the tie tolerance -----------------------------
+
+
+def test_prop_huge_p_huge_values_with_extensions():
+    # p = 300 and values up to 1e6 times the rest: log phi >> 700, the shifted paths
+    rng = np.random.default_rng(123)
+    n = 4
+    for _ in range(2):
+        ops = ext.random_ops(rng, n, 250, "prop", mask_rate=0.5, churn_rate=_rate(0.03),
+                             weighted=True, max_agents=8)
+        ops = [("step", np.where(rng.random(len(o[1])) < 0.2, o[1] * 1e6, o[1]), o[2])
+               if o[0] == "step" else o for o in ops]
+        alloc, r = _new_alloc("prop", n, 300.0), _new_ref("prop", n, 300.0)
+        _drive(alloc, r, ops, "prop", "value")
+        assert np.isfinite(alloc.potential)
+
+
+@pytest.mark.xfail(strict=False, reason="onlineref-findings.md bug 1: ef measures the tie "
+                   "tolerance against the terms the round can change only")
+@pytest.mark.parametrize("churn", [False, True])
+def test_ef_tie_tolerance_is_relative_to_the_whole_potential(churn):
+    # A frozen pair at deficit 1 with p = 300 outweighs every term the round can change
+    # by far more than 1e12: S(0) and S(1) are equal to the last bit, so the value rule
+    # must pick agent 0 (value 0.75 > 0.5).
+    if churn and not _CHURN:
+        pytest.skip("needs add_agent/remove_agent")
+    alloc, r = _new_alloc("ef", 3, 300.0), _new_ref("ef", 3, 300.0)
+    m = None if churn else np.array([True, True, False])
+    ops = [("step", np.array([1.0, 0.25, 0.5]), None)]
+    if churn:
+        ops.append(("remove", 2))
+    ops += [("step", np.array([0.0, 0.5, 0.75]), m), ("step", np.array([0.75, 0.5, 1.0]), m)]
+    assert _drive(alloc, r, ops, "ef", "value")[-1] == 0
+
+
+@pytest.mark.parametrize("notion", ["prop", "ef"])
+def test_run_with_one_mask_for_every_round(notion):
+    rng = np.random.default_rng(29)
+    n, T = 5, 300
+    V = ref.random_stream(rng, T, n, "mixed")
+    mask = np.array([True, False, True, True, False])
+    a, b = _new_alloc(notion, n), _new_alloc(notion, n)
+    r = _new_ref(notion, n)
+    got = a.run(V, eligible=mask)
+    assert not np.isin(got, [1, 4]).any()
+    for v, x in zip(V, got):
+        assert b.step(v, eligible=mask) == x
+        ls = r.log_S(v, mask)
+        _check_choice(r, ls, int(x), v, mask, "value")
+        r.apply(v, int(x), mask)
+    _final_agree(a, r)
+    np.testing.assert_array_equal(a.deficits, b.deficits)
+
+
+@needs_pdm
+def test_pdm_run_with_one_available_mask():
+    rng = np.random.default_rng(30)
+    n, alts, T = 3, 4, 200
+    U = rng.random((T, n, alts))
+    av = np.array([False, True, True, False])
+    a, b = ff.PublicDecisionMaker(n), ff.PublicDecisionMaker(n)
+    got = a.run(U, available=av)
+    assert set(got.tolist()) <= {1, 2}
+    np.testing.assert_array_equal(got, [b.step(u, available=av) for u in U])
+    np.testing.assert_array_equal(a.deficits, b.deficits)

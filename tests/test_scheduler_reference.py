@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 import pytest
-
 from fastfair._reference import online as ref
 from fastfair._reference import online_ext as ext
 
@@ -327,15 +326,17 @@ def test_equal_weights_equal_unweighted():
         ("pdm", ref.PdmReference, ext.PdmExtReference),
     ],
 )
-def test_no_extension_equals_plain_reference(notion, R, X):
+@pytest.mark.parametrize("discount", [None, 0.9])
+def test_no_extension_equals_plain_reference(notion, R, X, discount):
     rng = np.random.default_rng(41)
     n = 5
+    T = 400 if discount is None else 150
     if notion == "pdm":
-        V = rng.random((400, n, 3)) * (rng.random((400, n, 3)) < 0.6)
+        V = rng.random((T, n, 3)) * (rng.random((T, n, 3)) < 0.6)
     else:
-        V = ref.random_stream(rng, 400, n, "mixed")
-    a = R(n)
-    b = X(n, tie_break="index")
+        V = ref.random_stream(rng, T, n, "mixed")
+    a = R(n, discount=discount)
+    b = X(n, tie_break="index", discount=discount)
     assert b.p == a.p
     for v in V:
         la, lb = a.log_S(v), b.log_S(v)
@@ -346,7 +347,7 @@ def test_no_extension_equals_plain_reference(notion, R, X):
         b.apply(v, x)
     np.testing.assert_array_equal(b.deficits(), a.deficits())
     assert b.potential() == a.potential()
-    assert b.bound() == pytest.approx(a.bound(), rel=1e-13)
+    assert b.bound() == pytest.approx(a.bound(), rel=1e-13)  # sigma2_t = C/K every round
 
 
 # ---- the bound and the independent checker ---------------------------------------------
@@ -369,13 +370,13 @@ def test_extended_bound_formula():
 
 
 @pytest.mark.parametrize("notion", ["prop", "ef", "pdm"])
-@pytest.mark.parametrize("p", [None, 2.0, 7.0])
-def test_reference_within_bound_and_checker_agrees(notion, p):
-    rng = np.random.default_rng([ord(notion[0]), int(p or 0)])
+@pytest.mark.parametrize(("p", "discount"), [(None, None), (2.0, None), (7.0, None), (None, 0.9), (2.0, 0.5)])
+def test_reference_within_bound_and_checker_agrees(notion, p, discount):
+    rng = np.random.default_rng([ord(notion[0]), int(p or 0), int(100 * (discount or 0))])
     n0 = 4
-    ops = ext.random_ops(rng, n0, 700, notion, mask_rate=0.4, churn_rate=0.02,
-                         weighted=notion == "prop", max_agents=8)
-    r = ext.make_reference(notion, n0, p=p)
+    ops = ext.random_ops(rng, n0, 700 if discount is None else 300, notion, mask_rate=0.4,
+                         churn_rate=0.02, weighted=notion == "prop", max_agents=8)
+    r = ext.make_reference(notion, n0, p=p, discount=discount)
     dec, md, bd = [], [], []
     for op in ops:
         if op[0] == "step":
@@ -387,10 +388,29 @@ def test_reference_within_bound_and_checker_agrees(notion, p):
         else:
             r.remove_agent(op[1])
     weights = None
-    cmax, cbound = ext.check_guarantee(notion, n0, ops, dec, p=p, weights=weights)
+    cmax, cbound = ext.check_guarantee(notion, n0, ops, dec, p=p, weights=weights, discount=discount)
     np.testing.assert_allclose(cmax, md, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(cbound, bd, rtol=1e-12)
     assert np.all(np.asarray(md) <= np.asarray(bd))
+
+
+def test_discounted_bound_formula_and_forced_rounds():
+    # the time-uniform bound with the largest sigma2 so far; forced items add 0
+    r = ext.PropExtReference(3, p=2.0, discount=0.5)
+    r.apply([1.0, 1.0, 1.0], 0, [True, False, False])
+    assert r.bound() == 0.0
+    r.apply([1.0, 1.0, 1.0], 0, [True, True, False])
+    assert r.bound() == pytest.approx(math.sqrt(3 * 0.25 / (1 - 0.25)), rel=1e-15)
+    r.apply([1.0, 1.0, 1.0], 1)
+    assert r.bound() == pytest.approx(math.sqrt(3 * 0.25 / (1 - 0.25)), rel=1e-15)  # 2/9 < 1/4
+    # every deficit decays, ineligible and removed agents' too
+    D = r.D.copy()
+    r.remove_agent(2)
+    r.apply([0.0, 0.0, 5.0], 0)
+    np.testing.assert_allclose(r.D, 0.5 * D)
+    assert ext.extended_bound_discounted(6.0, 10, 0.3, 0.9) == pytest.approx(
+        ref.tau_bound_discounted(6.0, 10, 0.3, 1.0, 0.9), rel=1e-15
+    )
 
 
 def test_checker_catches_violations():

@@ -68,10 +68,9 @@ double resolve_p(const py::object& p, std::size_t n, std::size_t L) {
           py::isinstance(p, py::module_::import("numpy").attr("floating")) ||
           py::isinstance(p, py::module_::import("numpy").attr("integer"))))
         throw py::type_error("p must be a real number or None");
-    double v = 0.0;
-    try {
-        v = py::cast<double>(p);
-    } catch (const py::error_already_set&) {
+    const double v = PyFloat_AsDouble(p.ptr());  // OverflowError for huge ints
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
         throw py::value_error("p is out of range (it must be finite and >= 2)");
     }
     if (!std::isfinite(v) || v < 2.0) throw py::value_error("p must be finite and >= 2");

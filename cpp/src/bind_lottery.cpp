@@ -127,104 +127,160 @@ py::array_t<double> py_simplex_clip_sort(const f64_in& r, double k) {
 }
 
 using Pool = fastfair::LotteryPool;
+using Column = fastfair::LotteryColumn;
+using u32_in = py::array_t<std::uint32_t, py::array::c_style | py::array::forcecast>;
 
 // The bound object: the pool plus a busy flag, so that a second thread entering any
-// method while one is running (possibly without the GIL) gets RuntimeError.
+// method while one is running (possibly without the GIL) gets RuntimeError. `dense`
+// remembers whether the pending lottery came from a dense prepare (its results are
+// then scattered back to all n members).
 struct PoolObj {
     Pool pool;
     fastfair_bind::BusyFlag busy;
+    bool dense = false;
 };
 constexpr const char* kWhat = "LotteryPoolCore";
 using fastfair_bind::BusyGuard;
 
-void pool_prepare(Pool& p, const f64_in& scores, std::int64_t k) {
+template <class T>
+py::array_t<T> scatter(const Column& c, const std::vector<T>& v) {
+    const auto n = static_cast<std::size_t>(c.pool_size);
+    py::array_t<T> out(static_cast<py::ssize_t>(n));
+    T* o = out.mutable_data();
+    std::fill(o, o + n, T(0));
+    for (std::size_t j = 0; j < c.pos.size(); ++j) o[c.pos[j]] = v[j];
+    return out;
+}
+
+void pool_prepare(PoolObj& o, const f64_in& scores, std::int64_t k) {
     fastfair_bind::require_ndim(scores, 1, "scores");
     const auto n = static_cast<std::size_t>(scores.shape(0));
     const double* sp = scores.data();
     with_value_errors([&] {
         if (n > kReleaseGilAbove) {
             py::gil_scoped_release nogil;  // raw buffers only; scores stays alive
-            p.prepare(sp, n, k);
+            o.pool.prepare_dense(sp, n, k);
         } else {
-            p.prepare(sp, n, k);
+            o.pool.prepare_dense(sp, n, k);
         }
         return 0;
     });
+    o.dense = true;
 }
 
-py::array_t<std::int8_t> pool_draw(Pool& p, std::uint64_t seed) {
-    if (p.pending_probabilities().size() > kReleaseGilAbove) {
+void pool_prepare_sparse(PoolObj& o, const u32_in& pos, const f64_in& scores,
+                         std::uint64_t n, std::int64_t k) {
+    fastfair_bind::require_ndim(pos, 1, "positions");
+    fastfair_bind::require_ndim(scores, 1, "scores");
+    fastfair_bind::require_len(scores, 0, pos.shape(0), "scores");
+    const auto m = static_cast<std::size_t>(scores.shape(0));
+    const std::uint32_t* pp = pos.data();
+    const double* sp = scores.data();
+    with_value_errors([&] {
+        if (m > kReleaseGilAbove) {
+            py::gil_scoped_release nogil;
+            o.pool.prepare(pp, sp, m, n, k);
+        } else {
+            o.pool.prepare(pp, sp, m, n, k);
+        }
+        return 0;
+    });
+    o.dense = false;
+}
+
+py::array_t<double> pending_pi(const PoolObj& o) {
+    const Column& c = o.pool.pending();
+    return o.dense ? scatter(c, c.pi) : to_array(c.pi);
+}
+
+py::array_t<std::int8_t> pool_draw(PoolObj& o, std::uint64_t seed) {
+    if (o.pool.pending().pi.size() > kReleaseGilAbove) {
         py::gil_scoped_release nogil;
-        p.draw(seed);
+        o.pool.draw(seed);
     } else {
-        p.draw(seed);
+        o.pool.draw(seed);
     }
-    return to_array(p.pending_winners());
+    const Column& c = o.pool.pending();
+    return o.dense ? scatter(c, c.winners) : to_array(c.winners);
 }
 
-py::array_t<std::int8_t> pool_run(Pool& p, const f64_in& scores, std::int64_t k,
-                                  std::uint64_t seed) {
-    pool_prepare(p, scores, k);
-    auto w = pool_draw(p, seed);
-    p.commit();
-    return w;
-}
-
-// (entrants, lotteries) matrix of one history, zero-padded for late joiners.
-template <class T>
-py::array_t<T> history_matrix(const std::vector<std::vector<T>>& cols, std::size_t n) {
+// (entrants, lotteries) matrix of one history, zero where a member had no entry.
+template <class T, class Get>
+py::array_t<T> history_matrix(const Pool& p, Get get) {
+    const std::size_t n = p.n_entrants();
+    const auto& cols = p.columns();
     const std::size_t t_count = cols.size();
     py::array_t<T> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(t_count)});
     T* o = out.mutable_data();
     std::fill(o, o + n * t_count, T(0));
+    std::vector<T> buf;
     for (std::size_t t = 0; t < t_count; ++t) {
-        const auto& c = cols[t];
-        for (std::size_t i = 0; i < c.size(); ++i) o[i * t_count + t] = c[i];
+        const Column& c = cols[t];
+        const std::vector<T>& v = get(t, c, buf);
+        for (std::size_t j = 0; j < c.pos.size(); ++j)
+            o[static_cast<std::size_t>(c.pos[j]) * t_count + t] = v[j];
     }
     return out;
 }
 
-template <class T>
-py::array_t<T> flatten(const std::vector<std::vector<T>>& cols) {
+template <class T, class Get>
+py::array_t<T> flatten(const Pool& p, Get get) {
     std::size_t total = 0;
-    for (const auto& c : cols) total += c.size();
+    for (const auto& c : p.columns()) total += c.pos.size();
     py::array_t<T> out(static_cast<py::ssize_t>(total));
     T* o = out.mutable_data();
-    for (const auto& c : cols) {
-        if (!c.empty()) std::memcpy(o, c.data(), c.size() * sizeof(T));
-        o += c.size();
+    for (const auto& c : p.columns()) {
+        const std::vector<T>& v = get(c);
+        if (!v.empty()) std::memcpy(o, v.data(), v.size() * sizeof(T));
+        o += v.size();
     }
     return out;
 }
 
 py::tuple pool_state(const Pool& p) {
+    std::vector<std::uint64_t> sizes;
     std::vector<std::int64_t> lengths;
-    for (const auto& c : p.scores()) lengths.push_back(static_cast<std::int64_t>(c.size()));
-    return py::make_tuple(to_array(lengths), to_array(p.lottery_sizes()), to_array(p.seeds()),
-                          flatten(p.scores()), flatten(p.probabilities()),
-                          flatten(p.winners()));
+    for (const auto& c : p.columns()) {
+        sizes.push_back(c.pool_size);
+        lengths.push_back(static_cast<std::int64_t>(c.pos.size()));
+    }
+    return py::make_tuple(
+        to_array(sizes), to_array(lengths), to_array(p.lottery_sizes()), to_array(p.seeds()),
+        flatten<std::uint32_t>(p, [](const Column& c) -> const std::vector<std::uint32_t>& {
+            return c.pos;
+        }),
+        flatten<double>(p, [](const Column& c) -> const std::vector<double>& { return c.scores; }),
+        flatten<double>(p, [](const Column& c) -> const std::vector<double>& { return c.pi; }),
+        flatten<std::int8_t>(p, [](const Column& c) -> const std::vector<std::int8_t>& {
+            return c.winners;
+        }));
 }
 
 // Every count is checked before anything is read: lengths are non-negative and their
 // sum is accumulated against the size of the history arrays (so it cannot overflow and
-// no column can run past the arrays), and all three history arrays have that size.
-void pool_restore(PoolObj& o, const i64_in& lengths, const i64_in& ks, const u64_in& seeds,
-                  const f64_in& scores, const f64_in& pi, const i8_in& winners) {
+// no column can run past the arrays), and all four history arrays have that size.
+// Restored aside and moved in at the end: all-or-nothing.
+void pool_restore(PoolObj& o, const u64_in& sizes, const i64_in& lengths, const i64_in& ks,
+                  const u64_in& seeds, const u32_in& pos, const f64_in& scores,
+                  const f64_in& pi, const i8_in& winners) {
     BusyGuard guard(o.busy, kWhat);
     if (o.pool.n_lotteries() != 0 || o.pool.n_entrants() != 0)
         throw py::value_error("restore needs an empty pool");
+    fastfair_bind::require_ndim(sizes, 1, "sizes");
     fastfair_bind::require_ndim(lengths, 1, "lengths");
     fastfair_bind::require_ndim(ks, 1, "ks");
     fastfair_bind::require_ndim(seeds, 1, "seeds");
+    fastfair_bind::require_ndim(pos, 1, "positions");
     fastfair_bind::require_ndim(scores, 1, "scores");
     fastfair_bind::require_ndim(pi, 1, "pi");
     fastfair_bind::require_ndim(winners, 1, "winners");
     const py::ssize_t t_count = lengths.shape(0);
-    if (ks.shape(0) != t_count || seeds.shape(0) != t_count)
-        throw py::value_error("state: lengths, k and seeds differ in length");
+    if (ks.shape(0) != t_count || seeds.shape(0) != t_count || sizes.shape(0) != t_count)
+        throw py::value_error("state: sizes, lengths, k and seeds differ in length");
     const py::ssize_t avail = scores.shape(0);
-    if (pi.shape(0) != avail || winners.shape(0) != avail)
-        throw py::value_error("state: scores, probabilities and winners differ in length");
+    if (pi.shape(0) != avail || winners.shape(0) != avail || pos.shape(0) != avail)
+        throw py::value_error(
+            "state: positions, scores, probabilities and winners differ in length");
     const std::int64_t* len = lengths.data();
     py::ssize_t total = 0;  // invariant: 0 <= total <= avail
     for (py::ssize_t t = 0; t < t_count; ++t) {
@@ -237,13 +293,14 @@ void pool_restore(PoolObj& o, const i64_in& lengths, const i64_in& ks, const u64
     if (total != avail)
         throw py::value_error("state: history columns do not match their lengths");
     std::size_t off = 0;
-    Pool p;  // restored aside and moved in at the end: all-or-nothing
+    Pool p;
     with_value_errors([&] {
         for (py::ssize_t t = 0; t < t_count; ++t) {
-            const auto n = static_cast<std::size_t>(len[t]);
-            p.append_record(scores.data() + off, n, ks.data()[t], seeds.data()[t],
-                            pi.data() + off, winners.data() + off);
-            off += n;
+            const auto m = static_cast<std::size_t>(len[t]);
+            p.append_record(pos.data() + off, scores.data() + off, pi.data() + off,
+                            winners.data() + off, m, sizes.data()[t], ks.data()[t],
+                            seeds.data()[t]);
+            off += m;
         }
         return 0;
     });
@@ -263,26 +320,42 @@ void register_lottery(py::module_& m) {
           "Internal: the blog's sort-based projection (no rescale), as used by pgd.");
 
     py::class_<PoolObj>(m, "LotteryPoolCore",
-                        "Internal: state of a fair repeated lottery. Not thread-safe: a "
-                        "call while another thread is in one raises RuntimeError.")
+                        "Internal: state of a fair repeated lottery (sparse columns). Not "
+                        "thread-safe: a call while another thread is in one raises "
+                        "RuntimeError.")
         .def(py::init<>())
         .def("prepare",
              [](PoolObj& o, const f64_in& scores, std::int64_t k) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare(o.pool, scores, k);
+                 pool_prepare(o, scores, k);
              },
              "scores"_a, "k"_a)
+        .def("prepare_sparse",
+             [](PoolObj& o, const u32_in& pos, const f64_in& scores, std::uint64_t n,
+                std::int64_t k) {
+                 BusyGuard g(o.busy, kWhat);
+                 pool_prepare_sparse(o, pos, scores, n, k);
+             },
+             "positions"_a, "scores"_a, "n"_a, "k"_a)
         .def("preview",
              [](PoolObj& o, const f64_in& scores, std::int64_t k) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare(o.pool, scores, k);
-                 return to_array(o.pool.pending_probabilities());
+                 pool_prepare(o, scores, k);
+                 return pending_pi(o);
              },
              "scores"_a, "k"_a)
+        .def("preview_sparse",
+             [](PoolObj& o, const u32_in& pos, const f64_in& scores, std::uint64_t n,
+                std::int64_t k) {
+                 BusyGuard g(o.busy, kWhat);
+                 pool_prepare_sparse(o, pos, scores, n, k);
+                 return pending_pi(o);
+             },
+             "positions"_a, "scores"_a, "n"_a, "k"_a)
         .def("draw",
              [](PoolObj& o, std::uint64_t seed) {
                  BusyGuard g(o.busy, kWhat);
-                 return pool_draw(o.pool, seed);
+                 return pool_draw(o, seed);
              },
              "seed"_a)
         .def("commit",
@@ -293,7 +366,10 @@ void register_lottery(py::module_& m) {
         .def("run",
              [](PoolObj& o, const f64_in& scores, std::int64_t k, std::uint64_t seed) {
                  BusyGuard g(o.busy, kWhat);
-                 return pool_run(o.pool, scores, k, seed);
+                 pool_prepare(o, scores, k);
+                 auto w = pool_draw(o, seed);
+                 o.pool.commit();
+                 return w;
              },
              "scores"_a, "k"_a, "seed"_a)
         .def_property_readonly("n_entrants",
@@ -326,22 +402,41 @@ void register_lottery(py::module_& m) {
                                    BusyGuard g(o.busy, kWhat);
                                    return to_array(o.pool.seeds());
                                })
+        .def("column",
+             [](PoolObj& o, std::int64_t t) {
+                 BusyGuard g(o.busy, kWhat);
+                 const auto& cols = o.pool.columns();
+                 if (t < 0 || static_cast<std::uint64_t>(t) >= cols.size())
+                     throw py::index_error("lottery index out of range");
+                 const Column& c = cols[static_cast<std::size_t>(t)];
+                 return py::make_tuple(c.pool_size, to_array(c.pos), to_array(c.scores),
+                                       to_array(c.pi), to_array(c.winners));
+             },
+             "t"_a, "Internal: (pool size, positions, scores, pi, winners) of lottery t.")
         .def("history",
              [](PoolObj& o, const std::string& which) -> py::array {
                  BusyGuard g(o.busy, kWhat);
                  const Pool& p = o.pool;
-                 const std::size_t n = p.n_entrants();
-                 if (which == "scores") return history_matrix(p.scores(), n);
-                 if (which == "deserved") {
-                     std::vector<std::vector<double>> cols(p.n_lotteries());
-                     for (std::size_t t = 0; t < cols.size(); ++t) {
-                         cols[t].resize(p.scores()[t].size());
-                         p.deserved_column(t, cols[t].data());
-                     }
-                     return history_matrix(cols, n);
-                 }
-                 if (which == "probabilities") return history_matrix(p.probabilities(), n);
-                 if (which == "winners") return history_matrix(p.winners(), n);
+                 if (which == "scores")
+                     return history_matrix<double>(
+                         p, [](std::size_t, const Column& c, std::vector<double>&)
+                                -> const std::vector<double>& { return c.scores; });
+                 if (which == "deserved")
+                     return history_matrix<double>(
+                         p, [&p](std::size_t t, const Column& c, std::vector<double>& buf)
+                                -> const std::vector<double>& {
+                             buf.resize(c.scores.size());
+                             p.deserved_column(t, buf.data());
+                             return buf;
+                         });
+                 if (which == "probabilities")
+                     return history_matrix<double>(
+                         p, [](std::size_t, const Column& c, std::vector<double>&)
+                                -> const std::vector<double>& { return c.pi; });
+                 if (which == "winners")
+                     return history_matrix<std::int8_t>(
+                         p, [](std::size_t, const Column& c, std::vector<std::int8_t>&)
+                                -> const std::vector<std::int8_t>& { return c.winners; });
                  throw py::value_error("unknown history '" + which + "'");
              },
              "which"_a)
@@ -350,8 +445,8 @@ void register_lottery(py::module_& m) {
                  BusyGuard g(o.busy, kWhat);
                  return pool_state(o.pool);
              })
-        .def("restore", &pool_restore, "lengths"_a, "ks"_a, "seeds"_a, "scores"_a,
-             "pi"_a, "winners"_a)
+        .def("restore", &pool_restore, "sizes"_a, "lengths"_a, "ks"_a, "seeds"_a,
+             "positions"_a, "scores"_a, "pi"_a, "winners"_a)
         .def("verify", [](PoolObj& o) {
             BusyGuard g(o.busy, kWhat);
             std::vector<int> f;

@@ -114,7 +114,10 @@ Mask to_mask(py::handle obj, const char* name) {
     py::array arr = py::array::ensure(obj);
     if (!arr) throw py::value_error(std::string(name) + " must be a bool array");
     const char kind = arr.dtype().kind();
-    if (kind == 'b') {
+    if (kind == 'b' && arr.itemsize() == 1 &&
+        (arr.flags() & py::array::c_style) == py::array::c_style) {
+        m.keep = arr;  // numpy bools are bytes 0/1: used in place, no copy
+    } else if (kind == 'b') {
         m.keep = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(
             arr.attr("view")(py::dtype("u1")));
         if (!m.keep) throw py::value_error(std::string(name) + " cannot be read as bool");
@@ -361,12 +364,14 @@ i64_out item_run(Engine& e, py::handle values, py::handle eligible) {
 template <class Baseline, bool unit = false>
 void bind_baseline(py::class_<Baseline>& cls) {
     cls.def("step", [](Baseline& b, py::handle values_in) {
+            BusyGuard guard(b.busy, "baseline");
            const f64_in values = real_f64(values_in, "values");
            const double* v = checked_row(values, b.tr_.n());
            if (unit) require_unit(v, b.tr_.n());
            return b.step(v);
        }, "values"_a)
         .def("run", [](Baseline& b, py::handle values_in) {
+            BusyGuard guard(b.busy, "baseline");
             const f64_in values = real_f64(values_in, "values");
             const std::size_t n = b.tr_.n();
             const std::size_t T = checked_matrix(values, n);
@@ -382,20 +387,23 @@ void bind_baseline(py::class_<Baseline>& cls) {
         }, "values"_a)
         .def_property_readonly("n_agents", [](const Baseline& b) { return b.tr_.n(); })
         .def("rounds", [](const Baseline& b) { return b.tr_.rounds(); })
-        .def("deficits", [](const Baseline& b) {
+        .def("deficits", [](Baseline& b) {
+            BusyGuard guard(b.busy, "baseline");
             const std::size_t n = b.tr_.n();
             py::array_t<double> out(static_cast<py::ssize_t>(n));
             for (std::size_t i = 0; i < n; ++i) out.mutable_data()[i] = b.tr_.deficit(i);
             return out;
         })
-        .def("raw_deficits", [](const Baseline& b) {
+        .def("raw_deficits", [](Baseline& b) {
+            BusyGuard guard(b.busy, "baseline");
             const std::size_t n = b.tr_.n();
             py::array_t<double> out(static_cast<py::ssize_t>(n));
             for (std::size_t i = 0; i < n; ++i)
                 out.mutable_data()[i] = b.tr_.raw_deficit(i);
             return out;
         })
-        .def("ef_deficits", [](const Baseline& b) {
+        .def("ef_deficits", [](Baseline& b) {
+            BusyGuard guard(b.busy, "baseline");
             const std::size_t n = b.tr_.n();
             py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n)});
             for (std::size_t i = 0; i < n; ++i)
@@ -403,14 +411,19 @@ void bind_baseline(py::class_<Baseline>& cls) {
                     out.mutable_data()[i * n + j] = b.tr_.ef_deficit(i, j);
             return out;
         })
-        .def("bundle_values", [](const Baseline& b) { return mat_copy(b.tr_.VA_, b.tr_.n()); })
-        .def("utilities", [](const Baseline& b) {
+        .def("bundle_values", [](Baseline& b) {
+            BusyGuard guard(b.busy, "baseline");
+            return mat_copy(b.tr_.VA_, b.tr_.n());
+        })
+        .def("utilities", [](Baseline& b) {
+            BusyGuard guard(b.busy, "baseline");
             const std::size_t n = b.tr_.n();
             py::array_t<double> out(static_cast<py::ssize_t>(n));
             for (std::size_t i = 0; i < n; ++i) out.mutable_data()[i] = b.tr_.VA_[i * n + i];
             return out;
         })
-        .def("get_state", [](const Baseline& b) {
+        .def("get_state", [](Baseline& b) {
+            BusyGuard guard(b.busy, "baseline");
             py::dict st;
             st["version"] = 1;
             st["n_agents"] = b.tr_.n();
@@ -422,6 +435,7 @@ void bind_baseline(py::class_<Baseline>& cls) {
             return st;
         })
         .def("set_state", [](Baseline& b, const py::dict& st) {
+            BusyGuard guard(b.busy, "baseline");
             if (state_scalar<int>(st, "version") != 1) bad_state("unsupported version");
             const std::size_t n = b.tr_.n();
             if (state_scalar<long long>(st, "n_agents") != static_cast<long long>(n))
@@ -813,18 +827,18 @@ void register_online(py::module_& m) {
         }, "state"_a);
 
     // ---- baselines -----------------------------------------------------------------
-    py::class_<fastfair::RoundRobin> rr(m, "RoundRobinEngine");
+    py::class_<Guarded<fastfair::RoundRobin>> rr(m, "RoundRobinEngine");
     rr.def(py::init<std::size_t>(), "n_agents"_a);
     bind_baseline(rr);
-    py::class_<fastfair::GreedyMaxDeficit> gm(m, "GreedyMaxDeficitEngine");
+    py::class_<Guarded<fastfair::GreedyMaxDeficit>> gm(m, "GreedyMaxDeficitEngine");
     gm.def(py::init<std::size_t>(), "n_agents"_a);
     bind_baseline(gm);
-    py::class_<fastfair::Benade2018> bn(m, "Benade2018Engine");
+    py::class_<Guarded<fastfair::Benade2018>> bn(m, "Benade2018Engine");
     bn.def(py::init([](std::size_t n, double horizon, std::optional<double> lam) {
-              return fastfair::Benade2018(n, horizon, opt_p(lam));
+              return new Guarded<fastfair::Benade2018>(n, horizon, opt_p(lam));
           }),
           "n_agents"_a, "horizon"_a, "lam"_a = py::none())
         .def_property_readonly("lam", &fastfair::Benade2018::lam)
         .def_property_readonly("horizon", &fastfair::Benade2018::horizon);
-    bind_baseline<fastfair::Benade2018, true>(bn);
+    bind_baseline<Guarded<fastfair::Benade2018>, true>(bn);
 }

@@ -13,6 +13,7 @@ void register_sampling(py::module_& m);
 void register_lottery(py::module_& m);
 void register_online(py::module_& m);
 void register_efk(py::module_& m);
+void register_tickets(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "fastfair's compiled core (private; use the fastfair package).";
@@ -43,4 +44,5 @@ PYBIND11_MODULE(_core, m) {
     register_lottery(m);
     register_online(m);
     register_efk(m);
+    register_tickets(m);
 }

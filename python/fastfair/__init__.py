@@ -22,6 +22,7 @@ from .lottery import LotteryPool, fair_probabilities
 from . import baselines
 from .allocation import OnlineAllocator, PublicDecisionMaker
 from .sampling import pipage_round, project_capped_simplex
+from .tickets import draw_tickets, ticket_odds
 from . import interop
 
 try:
@@ -39,6 +40,8 @@ __all__ = [
     "interop",
     "pipage_round",
     "project_capped_simplex",
+    "ticket_odds",
+    "draw_tickets",
 ]
 
 

@@ -83,7 +83,7 @@ def normalize_levels(levels: ArrayLike) -> np.ndarray:
         msg = (f"levels must be <= 2**960 (about 9.7e288) so that utilities cannot "
                f"overflow, got {out[-1]!r}")
         raise ValueError(msg)
-    if out[-1] > MAX_LEVEL_SPAN * out[0]:
+    if float(out[-1]) > MAX_LEVEL_SPAN * float(out[0]):  # Python floats: inf, no warning
         msg = (f"levels must span at most a factor 2**900 (about 8.5e270), got "
                f"{out[0]!r} to {out[-1]!r}")
         raise ValueError(msg)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 import secrets
 from typing import Union
@@ -48,3 +49,39 @@ def resolve_seed(seed: SeedLike, name: str = "seed") -> int:
         f"SeedSequence, or None, got {type(seed).__name__}"
     )
     raise TypeError(msg)
+
+
+#: Longest seed string accepted (characters).
+MAX_SEED_STRING = 65_536
+
+#: The documented rule that turns a string seed into the 64-bit seed.
+SEED_STRING_RULE = (
+    "SHA-256 of the string's UTF-8 bytes; the first 8 bytes of the digest, read as a "
+    "little-endian unsigned 64-bit integer"
+)
+
+StrSeedLike = Union[str, int, np.integer, np.random.Generator, None]
+
+
+def seed_from_string(text: str, name: str = "seed") -> int:
+    """The 64-bit seed of a string seed (e.g. published lottery numbers or a public
+    randomness-beacon value): the first 8 bytes of the SHA-256 of its UTF-8 bytes,
+    little-endian. The same string gives the same seed everywhere.
+
+    """
+    if not isinstance(text, str):
+        msg = f"{name} must be a str, got {type(text).__name__}"
+        raise TypeError(msg)
+    if not text:
+        msg = f"{name} must not be an empty string"
+        raise ValueError(msg)
+    if len(text) > MAX_SEED_STRING:
+        msg = f"{name} must be at most {MAX_SEED_STRING} characters, got {len(text)}"
+        raise ValueError(msg)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:
+        msg = f"{name} must be valid Unicode text (it holds a lone surrogate)"
+        raise ValueError(msg) from None
+    return int.from_bytes(hashlib.sha256(raw).digest()[:8], "little")
+

@@ -27,11 +27,37 @@ def as_real_array(x: ArrayLike, name: str) -> NDArray[np.float64]:
     except (TypeError, ValueError) as exc:
         msg = f"{name} must be an array of real numbers: {exc}"
         raise TypeError(msg) from None
+    if raw.dtype.kind == "O" and not isinstance(x, np.ndarray):
+        # a Python sequence holding ints beyond int64 (numpy gives object dtype)
+        return _python_ints_as_float(raw, name)
     if raw.dtype.kind not in _REAL_KINDS:
         msg = (f"{name} must be an array of real numbers (bool, int or float dtype), "
                f"got dtype {raw.dtype}")
         raise TypeError(msg)
     return raw.astype(np.float64, copy=False)
+
+
+def _python_ints_as_float(raw: NDArray[Any], name: str) -> NDArray[np.float64]:
+    """An object array of real numbers (from a list holding ints beyond int64) as
+    float64; TypeError if an element is not a real number.
+
+    Ints beyond float64 (about 1.8e308) are a ValueError, never OverflowError.
+    """
+    flat = raw.ravel()
+    if not all(isinstance(v, numbers.Real) for v in flat):
+        kinds = sorted({type(v).__name__ for v in flat})
+        msg = (f"{name} must be an array of real numbers (bool, int or float), "
+               f"got elements of type {', '.join(kinds)}")
+        raise TypeError(msg)
+    out = np.empty(flat.size, dtype=np.float64)
+    for i, v in enumerate(flat):
+        try:
+            out[i] = float(v)
+        except OverflowError:
+            msg = (f"{name} is out of range for float64: element {i} is an int of "
+                   f"{int(v).bit_length()} bits (the largest float64 is about 1.8e308)")
+            raise ValueError(msg) from None
+    return out.reshape(raw.shape)
 
 
 def as_float_vector(x: ArrayLike, name: str) -> NDArray[np.float64]:

@@ -47,15 +47,25 @@ def _check_weight(weight: Any) -> float:
     return w
 
 
-def _check_agent(agent: Any) -> int:
+def _check_agent(agent: Any, n: int) -> int:
     if isinstance(agent, (bool, np.bool_)) or not isinstance(agent, numbers.Integral):
         msg = f"agent must be an int, got {type(agent).__name__}"
         raise TypeError(msg)
+    if not 0 <= agent < n:
+        msg = f"agent index must lie in [0, {n}), got {agent}"
+        raise ValueError(msg)
     return int(agent)
 
 
+_MAX_AGENTS = 2**24
+
+
 def _check_n(n_agents: Any) -> int:
-    return as_int(n_agents, "n_agents", 1)
+    n = as_int(n_agents, "n_agents", 1)
+    if n > _MAX_AGENTS:
+        msg = f"n_agents must be an integer in [1, 2^24], got {n}"
+        raise ValueError(msg)
+    return n
 
 
 def _check_real(x: Any, name: str) -> Optional[float]:
@@ -64,7 +74,11 @@ def _check_real(x: Any, name: str) -> Optional[float]:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
         msg = f"{name} must be a real number or None, got {type(x).__name__}"
         raise TypeError(msg)
-    return float(x)
+    try:
+        return float(x)
+    except OverflowError:
+        msg = f"{name} is too large: {x}"
+        raise ValueError(msg) from None
 
 
 def _check_discount(discount: Any) -> Optional[float]:
@@ -155,7 +169,7 @@ class _PotentialRule:
         inputs keep one entry per agent ever added (removed agents' entries are
         ignored). ValueError for an unknown or already removed agent."""
         self._require_churn()
-        self._impl.remove_agent(_check_agent(agent))
+        self._impl.remove_agent(_check_agent(agent, self.n_agents))
 
     def _require_churn(self) -> None:
         if not hasattr(self._impl, "add_agent"):
@@ -326,6 +340,7 @@ class OnlineAllocator(_PotentialRule):
             from ._efk import make_efk_engine  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
             self._impl = make_efk_engine(n, levels, pv)
+            tb = "index"  # efk always breaks ties by the lowest index
         elif notion == "prop":
             self._impl = _core.PropEngine(n, pv, g, tb, w)
         else:

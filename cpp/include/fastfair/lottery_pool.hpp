@@ -1,25 +1,35 @@
 // fastfair::LotteryPool: the state of a fair repeated lottery.
 //
-// Running sums (cumulative deserved seats and wins per entrant) make one lottery O(n)
-// whatever the length of the history; the history itself is kept as one column per
-// lottery (scores, probabilities, winners; each of the pool's size at that lottery)
-// plus k and the seed, so every draw can be audited and replayed. Deserved seats are
-// a deterministic function of (scores, k) and are recomputed when asked for, not
-// stored (a third less memory: 17 bytes per entrant and lottery).
+// Running sums (cumulative deserved seats and wins per entrant) make one lottery cost
+// O(its entrants) whatever the length of the history or the size of the pool; the
+// history itself is kept as one *sparse* column per lottery: the pool positions of the
+// lottery's recorded entries (its entrants, score > 0) with their scores, probabilities
+// and winners, plus the pool size at that lottery, k and the seed, so every draw can be
+// audited and replayed. Members who did not enter a lottery (score 0: probability 0 and
+// no win, by definition) take no space in its column, so members who left stop costing
+// anything. Deserved seats are a deterministic function of (scores, k) and are
+// recomputed when asked for, not stored.
+//
+// The sparse column gives bit-identical results to the dense one: deserved seats, the
+// projection and pipage rounding all skip score-0 / probability-0 entries in index
+// order, so dropping them changes no sum and consumes no random number.
 //
 // A lottery is two phases so that a failed or interrupted call changes nothing:
-//   prepare(scores, k)  validates, computes deserved seats and probabilities (pending);
-//   draw(seed)          draws the winners of the pending lottery (pending);
-//   commit()            appends the pending lottery to the state.
+//   prepare(pos, scores, m, n, k)  validates, computes deserved seats and probabilities
+//                                  of the m entries at positions pos of a pool of n;
+//   draw(seed)                     draws the winners of the pending lottery;
+//   commit()                       appends the pending lottery to the state.
 // Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fastfair/lottery.hpp"
@@ -28,59 +38,87 @@
 
 namespace fastfair {
 
+// One recorded lottery: entries at strictly increasing pool positions.
+struct LotteryColumn {
+    std::uint64_t pool_size = 0;  // members of the pool at this lottery
+    std::vector<std::uint32_t> pos;
+    std::vector<double> scores, pi;
+    std::vector<std::int8_t> winners;
+};
+
 class LotteryPool {
 public:
+    static constexpr std::uint64_t kMaxEntrants = std::numeric_limits<std::uint32_t>::max() - 1;
+
     // ---- one lottery -------------------------------------------------------------
-    // Validates and computes the pending lottery's deserved seats and probabilities.
-    // Throws std::invalid_argument (naming the argument) before touching the state.
-    void prepare(const double* scores, std::size_t n, std::int64_t k) {
+    // Validates and computes the pending lottery: m entries at strictly increasing
+    // positions pos[0:m] < n with scores s[0:m] (finite, >= 0), in a pool of n >=
+    // n_entrants() members (the new ones join). Throws std::invalid_argument (naming
+    // the argument) before touching the state.
+    void prepare(const std::uint32_t* pos, const double* s, std::size_t m, std::uint64_t n,
+                 std::int64_t k) {
+        check_column(pos, s, m, n, "scores");
+        std::size_t n_pos = 0;
+        for (std::size_t j = 0; j < m; ++j) n_pos += s[j] > 0.0;
+        if (k < 0 || static_cast<std::uint64_t>(k) > n_pos)
+            throw std::invalid_argument(
+                "k must lie in [0, number of entrants with a score > 0] = [0, " +
+                std::to_string(n_pos) + "], got " + std::to_string(k));
+        pending_ok_ = prepared_ = false;
+        p_.pool_size = n;
+        p_.pos.assign(pos, pos + m);
+        p_.scores.assign(s, s + m);
+        p_.winners.clear();
+        p_deserved_.resize(m);
+        p_.pi.resize(m);
+        target_.resize(m);
+        eligible_.resize(m);
+        const double kd = static_cast<double>(k);
+        deserved_seats(s, m, kd, p_deserved_.data(), scratch_.idx);
+        for (std::size_t j = 0; j < m; ++j) {
+            const std::size_t i = pos[j];
+            eligible_[j] = s[j] > 0.0;
+            target_[j] = i < n_entrants_ ? (cum_deserved_[i] + p_deserved_[j]) - wins_[i]
+                                         : p_deserved_[j];
+        }
+        fair_probabilities_exact(target_.data(), eligible_.data(), m, kd, p_.pi.data(),
+                                 scratch_);
+        p_k_ = k;
+        prepared_ = true;
+    }
+
+    // Dense form: scores of every member, positions 0..n-1; only the entrants
+    // (score > 0) are recorded.
+    void prepare_dense(const double* scores, std::size_t n, std::int64_t k) {
         if (n < n_entrants_)
             throw std::invalid_argument(
                 "scores must have one entry per pool member: the pool has " +
                 std::to_string(n_entrants_) + " members, got " + std::to_string(n) +
                 " scores");
-        if (n >= std::numeric_limits<std::uint32_t>::max())
+        if (n > kMaxEntrants)
             throw std::invalid_argument("scores is too long (at most 2**32 - 2 entries)");
-        std::size_t n_pos = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            const double v = scores[i];
-            if (!std::isfinite(v) || v < 0.0)
+        for (std::size_t i = 0; i < n; ++i)
+            if (!std::isfinite(scores[i]) || scores[i] < 0.0)
                 throw std::invalid_argument("scores must be finite and >= 0, got " +
-                                            std::to_string(v) + " at index " +
+                                            std::to_string(scores[i]) + " at index " +
                                             std::to_string(i));
-            n_pos += v > 0.0;
-        }
-        if (k < 0 || static_cast<std::uint64_t>(k) > n_pos)
-            throw std::invalid_argument(
-                "k must lie in [0, number of entrants with a score > 0] = [0, " +
-                std::to_string(n_pos) + "], got " + std::to_string(k));
-        pending_ok_ = false;
-        p_scores_.assign(scores, scores + n);
-        p_deserved_.resize(n);
-        p_pi_.resize(n);
-        target_.resize(n);
-        eligible_.resize(n);
-        const double kd = static_cast<double>(k);
-        deserved_seats(scores, n, kd, p_deserved_.data(), scratch_.idx);
-        for (std::size_t i = 0; i < n; ++i) {
-            eligible_[i] = scores[i] > 0.0;
-            target_[i] = i < n_entrants_ ? (cum_deserved_[i] + p_deserved_[i]) - wins_[i]
-                                         : p_deserved_[i];
-        }
-        fair_probabilities_exact(target_.data(), eligible_.data(), n, kd, p_pi_.data(),
-                                 scratch_);
-        p_k_ = k;
-        p_winners_.clear();
-        prepared_ = true;
+        dense_pos_.clear();
+        dense_s_.clear();
+        for (std::size_t i = 0; i < n; ++i)
+            if (scores[i] > 0.0) {
+                dense_pos_.push_back(static_cast<std::uint32_t>(i));
+                dense_s_.push_back(scores[i]);
+            }
+        prepare(dense_pos_.data(), dense_s_.data(), dense_pos_.size(), n, k);
     }
 
     // Draws the winners of the prepared lottery with a generator seeded by `seed`.
     void draw(std::uint64_t seed) {
         if (!prepared_) throw std::logic_error("draw() needs prepare() first");
-        p_winners_.resize(p_pi_.size());
+        p_.winners.resize(p_.pi.size());
         Rng rng(seed);
-        const std::size_t ones = pipage_round(p_pi_.data(), p_pi_.size(), rng,
-                                              p_winners_.data());
+        const std::size_t ones = pipage_round(p_.pi.data(), p_.pi.size(), rng,
+                                              p_.winners.data());
         if (ones != static_cast<std::size_t>(p_k_))
             throw std::runtime_error("internal error: pipage_round drew " +
                                      std::to_string(ones) + " winners instead of " +
@@ -92,48 +130,45 @@ public:
     // Appends the drawn pending lottery to the state and history.
     void commit() {
         if (!pending_ok_) throw std::logic_error("commit() needs prepare() and draw()");
-        append(std::move(p_scores_), p_k_, p_seed_, p_deserved_, std::move(p_pi_),
-               std::move(p_winners_));
-        p_scores_.clear();
-        p_pi_.clear();
-        p_winners_.clear();
+        append(std::move(p_), p_k_, p_seed_, p_deserved_);
+        p_ = LotteryColumn();
         prepared_ = pending_ok_ = false;
     }
 
-    const std::vector<double>& pending_probabilities() const { return p_pi_; }
-    const std::vector<std::int8_t>& pending_winners() const { return p_winners_; }
+    // The pending lottery's entries (positions, probabilities, winners after draw()).
+    const LotteryColumn& pending() const noexcept { return p_; }
 
     // ---- restoring a recorded history (load / unpickle) ----------------------------
     // Appends one recorded lottery after checking it is well formed. The deserved seats
     // and running sums are rebuilt by the same operations as the live pool, so they are
     // bit-identical.
-    void append_record(const double* scores, std::size_t n, std::int64_t k,
-                       std::uint64_t seed, const double* pi, const std::int8_t* winners) {
-        if (n < n_entrants_)
-            throw std::invalid_argument("record " + std::to_string(k_.size()) +
-                                        " has fewer entrants than the one before");
-        if (n >= std::numeric_limits<std::uint32_t>::max())
-            throw std::invalid_argument("record " + std::to_string(k_.size()) +
-                                        " is too long (at most 2**32 - 2 entrants)");
+    void append_record(const std::uint32_t* pos, const double* s, const double* pi,
+                       const std::int8_t* winners, std::size_t m, std::uint64_t n,
+                       std::int64_t k, std::uint64_t seed) {
+        const std::string rec = "record " + std::to_string(k_.size());
+        check_column(pos, s, m, n, rec.c_str());
         std::int64_t ones = 0;
         std::uint64_t n_pos = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (!std::isfinite(scores[i]) || scores[i] < 0.0 ||
-                !(pi[i] >= 0.0 && pi[i] <= 1.0) || (winners[i] != 0 && winners[i] != 1))
-                throw std::invalid_argument("record " + std::to_string(k_.size()) +
-                                            " holds an invalid value at entrant " +
-                                            std::to_string(i));
-            ones += winners[i];
-            n_pos += scores[i] > 0.0;
+        for (std::size_t j = 0; j < m; ++j) {
+            if (!(pi[j] >= 0.0 && pi[j] <= 1.0) || (winners[j] != 0 && winners[j] != 1))
+                throw std::invalid_argument(rec + " holds an invalid value at entry " +
+                                            std::to_string(j));
+            ones += winners[j];
+            n_pos += s[j] > 0.0;
         }
         if (k < 0 || ones != k || static_cast<std::uint64_t>(k) > n_pos)
-            throw std::invalid_argument("record " + std::to_string(k_.size()) +
+            throw std::invalid_argument(rec +
                                         ": k differs from the number of winners or "
                                         "exceeds the number of entrants");
-        p_deserved_.resize(n);
-        deserved_seats(scores, n, static_cast<double>(k), p_deserved_.data());
-        append(std::vector<double>(scores, scores + n), k, seed, p_deserved_,
-               std::vector<double>(pi, pi + n), std::vector<std::int8_t>(winners, winners + n));
+        LotteryColumn col;
+        col.pool_size = n;
+        col.pos.assign(pos, pos + m);
+        col.scores.assign(s, s + m);
+        col.pi.assign(pi, pi + m);
+        col.winners.assign(winners, winners + m);
+        p_deserved_.resize(m);
+        deserved_seats(s, m, static_cast<double>(k), p_deserved_.data());
+        append(std::move(col), k, seed, p_deserved_);
     }
 
     // ---- audit -----------------------------------------------------------------------
@@ -146,28 +181,28 @@ public:
         LotteryPool replay;
         std::vector<std::int8_t> redraw;
         for (std::size_t t = 0; t < k_.size(); ++t) {
-            const std::size_t n = scores_[t].size();
+            const LotteryColumn& col = cols_[t];
+            const std::size_t m = col.pos.size();
             int f = 0;
             try {
-                replay.prepare(scores_[t].data(), n, k_[t]);
-                if (replay.p_pi_ != pi_[t]) f |= 2;
+                replay.prepare(col.pos.data(), col.scores.data(), m, col.pool_size, k_[t]);
+                if (replay.p_.pi != col.pi) f |= 2;
             } catch (const std::invalid_argument&) {
                 f |= 8;
             }
-            redraw.resize(n);
+            redraw.resize(m);
             Rng rng(seeds_[t]);
-            pipage_round(pi_[t].data(), n, rng, redraw.data());
-            if (redraw != winners_[t]) f |= 4;
+            pipage_round(col.pi.data(), m, rng, redraw.data());
+            if (redraw != col.winners) f |= 4;
             flags[t] = f;
             if (f & 8) {
-                replay.p_deserved_.assign(n, 0.0);  // unusable record: deserves nothing
+                replay.p_deserved_.assign(m, 0.0);  // unusable record: deserves nothing
             } else {
-                replay.p_deserved_.resize(n);
-                deserved_seats(scores_[t].data(), n, static_cast<double>(k_[t]),
+                replay.p_deserved_.resize(m);
+                deserved_seats(col.scores.data(), m, static_cast<double>(k_[t]),
                                replay.p_deserved_.data());
             }
-            replay.append(scores_[t], k_[t], seeds_[t], replay.p_deserved_, pi_[t],
-                          winners_[t]);
+            replay.accumulate(col, replay.p_deserved_);  // running sums only
         }
         return flags;
     }
@@ -179,57 +214,82 @@ public:
     const std::vector<double>& wins() const noexcept { return wins_; }
     const std::vector<std::int64_t>& lottery_sizes() const noexcept { return k_; }
     const std::vector<std::uint64_t>& seeds() const noexcept { return seeds_; }
-    const std::vector<std::vector<double>>& scores() const noexcept { return scores_; }
-    // Deserved seats of lottery t (recomputed from its scores and k), into d[0:n_t].
+    const std::vector<LotteryColumn>& columns() const noexcept { return cols_; }
+    // Deserved seats of the entries of lottery t (recomputed from its scores and k).
     void deserved_column(std::size_t t, double* d) const {
-        deserved_seats(scores_.at(t).data(), scores_[t].size(), static_cast<double>(k_[t]),
-                       d);
-    }
-    const std::vector<std::vector<double>>& probabilities() const noexcept { return pi_; }
-    const std::vector<std::vector<std::int8_t>>& winners() const noexcept {
-        return winners_;
+        const LotteryColumn& col = cols_.at(t);
+        deserved_seats(col.scores.data(), col.scores.size(), static_cast<double>(k_[t]), d);
     }
 
 private:
-    void append(std::vector<double> scores, std::int64_t k, std::uint64_t seed,
-                const std::vector<double>& deserved, std::vector<double> pi,
-                std::vector<std::int8_t> winners) {
-        const std::size_t n = scores.size();
+    // Positions strictly increasing and < n; n >= n_entrants_ and not too large;
+    // scores finite and >= 0. `what` names the input in messages.
+    void check_column(const std::uint32_t* pos, const double* s, std::size_t m,
+                      std::uint64_t n, const char* what) const {
+        if (n < n_entrants_)
+            throw std::invalid_argument(std::string(what) + ": a pool of " +
+                                        std::to_string(n) + " members is smaller than "
+                                        "the " + std::to_string(n_entrants_) +
+                                        " members so far");
+        if (n > kMaxEntrants)
+            throw std::invalid_argument(std::string(what) +
+                                        ": the pool is too large (at most 2**32 - 2 "
+                                        "members)");
+        if (m > n)
+            throw std::invalid_argument(std::string(what) + ": more entries than members");
+        for (std::size_t j = 0; j < m; ++j) {
+            if (pos[j] >= n || (j > 0 && pos[j] <= pos[j - 1]))
+                throw std::invalid_argument(std::string(what) +
+                                            ": positions must be strictly increasing "
+                                            "and below the pool size (entry " +
+                                            std::to_string(j) + ")");
+            if (!std::isfinite(s[j]) || s[j] < 0.0)
+                throw std::invalid_argument(std::string(what) +
+                                            " must be finite and >= 0, got " +
+                                            std::to_string(s[j]) + " at entry " +
+                                            std::to_string(j));
+        }
+    }
+
+    void append(LotteryColumn col, std::int64_t k, std::uint64_t seed,
+                const std::vector<double>& deserved) {
         // Reserve first so that a bad_alloc leaves the state as it was.
-        scores_.reserve(scores_.size() + 1);
-        pi_.reserve(pi_.size() + 1);
-        winners_.reserve(winners_.size() + 1);
+        cols_.reserve(cols_.size() + 1);
         k_.reserve(k_.size() + 1);
         seeds_.reserve(seeds_.size() + 1);
+        accumulate(col, deserved);
+        cols_.push_back(std::move(col));
+        k_.push_back(k);
+        seeds_.push_back(seed);
+    }
+
+    // Adds a column to the running sums (and grows the pool to its size).
+    void accumulate(const LotteryColumn& col, const std::vector<double>& deserved) {
+        const auto n = static_cast<std::size_t>(col.pool_size);
         if (n > n_entrants_) {
             cum_deserved_.reserve(n);
             wins_.reserve(n);
             cum_deserved_.resize(n, 0.0);
             wins_.resize(n, 0.0);
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            cum_deserved_[i] += deserved[i];
-            wins_[i] += static_cast<double>(winners[i]);
+        for (std::size_t j = 0; j < col.pos.size(); ++j) {
+            cum_deserved_[col.pos[j]] += deserved[j];
+            wins_[col.pos[j]] += static_cast<double>(col.winners[j]);
         }
         n_entrants_ = std::max(n_entrants_, n);
-        scores_.push_back(std::move(scores));
-        pi_.push_back(std::move(pi));
-        winners_.push_back(std::move(winners));
-        k_.push_back(k);
-        seeds_.push_back(seed);
     }
 
     // state
     std::size_t n_entrants_ = 0;
     std::vector<double> cum_deserved_, wins_;
-    std::vector<std::vector<double>> scores_, pi_;
-    std::vector<std::vector<std::int8_t>> winners_;
+    std::vector<LotteryColumn> cols_;
     std::vector<std::int64_t> k_;
     std::vector<std::uint64_t> seeds_;
     // pending lottery and scratch (not state)
     bool prepared_ = false, pending_ok_ = false;
-    std::vector<double> p_scores_, p_deserved_, p_pi_, target_;
-    std::vector<std::int8_t> p_winners_;
+    LotteryColumn p_;
+    std::vector<double> p_deserved_, target_, dense_s_;
+    std::vector<std::uint32_t> dense_pos_;
     std::vector<std::uint8_t> eligible_;
     std::int64_t p_k_ = 0;
     std::uint64_t p_seed_ = 0;

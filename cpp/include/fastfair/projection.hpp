@@ -188,8 +188,12 @@ inline double capped_simplex_threshold(const double* y, std::size_t n, double k,
 
 namespace detail {
 
-// Above this |threshold| the projection is re-solved on y - pivot (see below).
-constexpr double kShiftAbove = 1.0;
+// Above this |threshold| the projection is re-solved on y - pivot (see below). Below
+// it, y_i - lambda is exact for the free entries (Sterbenz, |lambda| >= 2) or off by
+// at most ulp(2), the rounding of lambda itself is removed by the common offset of
+// finish_projection, and an entry within ulp(lambda) <= 2^-42 (2.3e-13) of a kink may
+// be clipped on the wrong side of it: every entry stays within ~2.3e-13 of exact.
+constexpr double kShiftAbove = 1024.0;
 
 // The threshold of the projection of z, given that it lies in [-1, 0] (true for
 // z = y - y_(ceil k), see project_capped_simplex). z must be finite. work is scratch.
@@ -280,7 +284,8 @@ inline void finish_projection(const Z& z, std::size_t n, double k, double lam, d
 // Shift invariance. The projection of y + c (c a constant) is that of y, but in
 // floating point x_i = y_i - lambda loses everything below ulp(lambda): at
 // |lambda| = 1e16 every free entry would be wrong by up to 1. So when the threshold
-// found on y is not small (|lambda| > 1, or not finite because sums overflowed), the
+// found on y is not small (|lambda| > 1024, or max |y| > 2^900 where sums may
+// overflow), the
 // problem is solved again on z = y - pivot with pivot = y_(ceil k), the ceil(k)-th
 // largest entry. Then lambda_z lies in [-1, 0] (at most ceil(k) - 1 entries exceed the
 // pivot, so f(0) < k, and ceil(k) entries are >= it, so f(-1) >= k; both hold in

@@ -29,6 +29,11 @@ Conventions
   ``ef_key="max"`` its largest raw envy ``max_j E_aj``), then the lowest index. ``"welfare"`` (public decisions): the highest total value over the active
   agents, then the lowest index.
 
+* ``discount=gamma``: every variable decays each round (``D <- gamma D + increment``,
+  ineligible and removed agents' too) while scales stay undiscounted running maxima;
+  ``bound()`` is then the time-uniform discounted bound with ``C/K`` replaced by the
+  largest ``sigma2_t`` so far.
+
 ``check_guarantee`` is an independent checker: from a whole history of operations and
 decisions it recomputes every round's deficits with cumulative sums over the history
 (no incremental state) and asserts ``max deficit <= bound`` at every round.
@@ -37,12 +42,21 @@ decisions it recomputes every round's deficits with cumulative sums over the his
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .online import _Base, default_p, log_phi, log_sum_exp, norm, tau_bound
+from .online import (
+    _Base,
+    default_p,
+    log_phi,
+    log_sum_exp,
+    norm,
+    tau_bound,
+    tau_bound_discounted,
+)
 
 __all__ = [
     "TIE_REL",
@@ -51,6 +65,7 @@ __all__ = [
     "PropExtReference",
     "check_guarantee",
     "extended_bound",
+    "extended_bound_discounted",
     "random_ops",
     "replay",
 ]
@@ -58,7 +73,7 @@ __all__ = [
 #: relative tolerance on S of the minimiser set (SPEC "Scheduler extensions": ties)
 TIE_REL = 1e-12
 
-Op = Tuple[Any, ...]  # ("step", values, mask) | ("add", weight) | ("remove", i)
+Op = tuple[Any, ...]  # ("step", values, mask) | ("add", weight) | ("remove", i)
 
 
 def extended_bound(p: float, m: float, sigma2_sum: float) -> float:
@@ -67,7 +82,13 @@ def extended_bound(p: float, m: float, sigma2_sum: float) -> float:
     return tau_bound(p, m, sigma2_sum, 1.0, 1.0)
 
 
-def _mask(mask: Optional[ArrayLike], size: int, name: str) -> NDArray[np.bool_]:
+def extended_bound_discounted(p: float, m: float, sigma2_max: float, gamma: float) -> float:
+    """The time-uniform discounted bound (paper-formulas.md section 9) with ``C/K``
+    replaced by the largest per-round second moment so far."""
+    return tau_bound_discounted(p, m, sigma2_max, 1.0, gamma)
+
+
+def _mask(mask: ArrayLike | None, size: int, name: str) -> NDArray[np.bool_]:
     if mask is None:
         return np.ones(size, dtype=bool)
     e = np.asarray(mask)
@@ -92,10 +113,11 @@ class _ExtAllocBase(_Base):
     """Shared bookkeeping of the extended allocation references."""
 
     tie_break: str
+    gamma: float | None
     alive: NDArray[np.bool_]
     own: NDArray[np.float64]
     rounds: int
-    sigma2: List[float]
+    sigma2: list[float]
 
     @property
     def n(self) -> int:
@@ -111,7 +133,7 @@ class _ExtAllocBase(_Base):
             raise ValueError(msg)
         self.alive[i] = False
 
-    def eligible_set(self, eligible: Optional[ArrayLike] = None) -> NDArray[np.bool_]:
+    def eligible_set(self, eligible: ArrayLike | None = None) -> NDArray[np.bool_]:
         """``E_t = eligible AND active``; empty is an error."""
         e = _mask(eligible, self.n, "eligible") & self.alive
         if not e.any():
@@ -139,7 +161,7 @@ class _ExtAllocBase(_Base):
     def m(self) -> int:
         raise NotImplementedError
 
-    def log_S(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.float64]:
+    def log_S(self, values: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.float64]:
         """log S(a) for every index a; +inf for agents outside E_t."""
         e = self.eligible_set(eligible)
         v = self._values(values, e)
@@ -147,11 +169,11 @@ class _ExtAllocBase(_Base):
             [self._log_S_one(v, a, e) if e[a] else math.inf for a in range(self.n)]
         )
 
-    def minimisers(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def minimisers(self, values: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.int64]:
         """The tied set: eligible actions with S within a relative TIE_REL of the minimum."""
         return _tie_set(self.log_S(values, eligible))
 
-    def tie_order(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def tie_order(self, values: ArrayLike, eligible: ArrayLike | None = None) -> NDArray[np.int64]:
         """Every eligible index sorted by the tie-break key (best first)."""
         e = self.eligible_set(eligible)
         idx = np.flatnonzero(e)
@@ -163,14 +185,14 @@ class _ExtAllocBase(_Base):
         order = np.lexsort((idx, -behind[idx], -v[idx]))
         return idx[order].astype(np.int64)
 
-    def choose(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> int:
-        tied = set(int(a) for a in self.minimisers(values, eligible))
+    def choose(self, values: ArrayLike, eligible: ArrayLike | None = None) -> int:
+        tied = {int(a) for a in self.minimisers(values, eligible)}
         for a in self.tie_order(values, eligible):
             if int(a) in tied:
                 return int(a)
         raise AssertionError("unreachable: the minimiser set is never empty")
 
-    def step(self, values: ArrayLike, eligible: Optional[ArrayLike] = None) -> int:  # type: ignore[override]
+    def step(self, values: ArrayLike, eligible: ArrayLike | None = None) -> int:
         a = self.choose(values, eligible)
         self.apply(values, a, eligible)
         return a
@@ -178,7 +200,7 @@ class _ExtAllocBase(_Base):
     def _update(self, v: NDArray[np.float64], a: int, e: NDArray[np.bool_]) -> None:
         raise NotImplementedError
 
-    def apply(self, values: ArrayLike, a: int, eligible: Optional[ArrayLike] = None) -> None:  # type: ignore[override]
+    def apply(self, values: ArrayLike, a: int, eligible: ArrayLike | None = None) -> None:
         """Apply the decision ``a`` (which must be in E_t)."""
         e = self.eligible_set(eligible)
         a = int(a)
@@ -196,20 +218,28 @@ class _ExtAllocBase(_Base):
         return float(d.max()) if d.size else 0.0
 
     def bound(self) -> float:
+        if self.gamma is not None:
+            return extended_bound_discounted(self.p, self.m(), max(self.sigma2, default=0.0), self.gamma)
         return extended_bound(self.p, self.m(), math.fsum(self.sigma2))
+
+    def _decayed(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``gamma x`` with a discount (every variable decays, frozen ones too)."""
+        return x * self.gamma if self.gamma is not None else x.copy()
 
 
 class PropExtReference(_ExtAllocBase):
-    """PROP_c with eligibility, churn and weights (no discount)."""
+    """PROP_c with eligibility, churn, weights and an optional discount."""
 
     def __init__(
         self,
         n: int,
-        p: Optional[float] = None,
-        weights: Optional[ArrayLike] = None,
+        p: float | None = None,
+        weights: ArrayLike | None = None,
         tie_break: str = "value",
+        discount: float | None = None,
     ) -> None:
         self.p = default_p(n) if p is None else float(p)
+        self.gamma = discount
         self.w = np.ones(n) if weights is None else np.array(weights, dtype=np.float64)
         if self.w.shape != (n,) or not np.all(np.isfinite(self.w) & (self.w > 0)):
             msg = "weights must be n positive finite numbers"
@@ -244,7 +274,7 @@ class PropExtReference(_ExtAllocBase):
         self, v: NDArray[np.float64], a: int, e: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         W = math.fsum(self.w[e])
-        D = self.D + v * self.w / W  # v_i w_i / W_t (v = 0 outside E_t)
+        D = self._decayed(self.D) + v * self.w / W  # v_i w_i / W_t (v = 0 outside E_t)
         D[a] -= v[a]
         M = np.maximum(self.M, v)
         M[a] = self.M[a]
@@ -273,12 +303,18 @@ class PropExtReference(_ExtAllocBase):
 
 
 class EfExtReference(_ExtAllocBase):
-    """EF_c with eligibility and churn (no weights, no discount)."""
+    """EF_c with eligibility, churn and an optional discount (no weights)."""
 
     def __init__(
-        self, n: int, p: Optional[float] = None, tie_break: str = "value", ef_key: str = "sum"
+        self,
+        n: int,
+        p: float | None = None,
+        tie_break: str = "value",
+        ef_key: str = "sum",
+        discount: float | None = None,
     ) -> None:
         self.p = default_p(n * (n - 1)) if p is None else float(p)
+        self.gamma = discount
         if tie_break not in ("value", "index"):
             raise ValueError(f"unknown tie_break {tie_break!r}")
         if ef_key not in ("sum", "max"):
@@ -312,7 +348,7 @@ class EfExtReference(_ExtAllocBase):
     def _post(
         self, v: NDArray[np.float64], a: int, e: NDArray[np.bool_]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        E = self.E.copy()
+        E = self._decayed(self.E)
         S = self.S.copy()
         others = np.arange(self.n) != a
         E[a, others] -= v[a]  # a's own bundle grows (a is eligible)
@@ -357,8 +393,15 @@ class PdmExtReference(_Base):
     ``k`` the number of active agents; removed agents' rows are ignored.
     """
 
-    def __init__(self, n: int, p: Optional[float] = None, tie_break: str = "welfare") -> None:
+    def __init__(
+        self,
+        n: int,
+        p: float | None = None,
+        tie_break: str = "welfare",
+        discount: float | None = None,
+    ) -> None:
         self.p = default_p(n) if p is None else float(p)
+        self.gamma = discount
         if tie_break not in ("welfare", "index"):
             raise ValueError(f"unknown tie_break {tie_break!r}")
         self.tie_break = tie_break
@@ -367,7 +410,7 @@ class PdmExtReference(_Base):
         self.U = np.zeros(n)
         self.alive = np.ones(n, dtype=bool)
         self.rounds = 0
-        self.sigma2: List[float] = []
+        self.sigma2: list[float] = []
 
     @property
     def n(self) -> int:
@@ -392,7 +435,7 @@ class PdmExtReference(_Base):
         self.alive[i] = False
 
     def _prep(
-        self, values: ArrayLike, available: Optional[ArrayLike]
+        self, values: ArrayLike, available: ArrayLike | None
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         u = np.asarray(values, dtype=np.float64)
         if u.ndim != 2 or u.shape[0] != self.n or u.shape[1] < 1:
@@ -408,11 +451,12 @@ class PdmExtReference(_Base):
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         ustar = u[:, av].max(axis=1)
         k = int(self.alive.sum())
-        D = np.where(self.alive, self.D + ustar / k - u[:, x], self.D)
+        D0 = self.D * self.gamma if self.gamma is not None else self.D
+        D = np.where(self.alive, D0 + ustar / k - u[:, x], D0)
         R = np.maximum(self.R, ustar)
         return D, R
 
-    def log_S(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> NDArray[np.float64]:  # type: ignore[override]
+    def log_S(self, values: ArrayLike, available: ArrayLike | None = None) -> NDArray[np.float64]:
         """log S(x) for every alternative; +inf for unavailable ones."""
         u, av = self._prep(values, available)
         return np.array(
@@ -422,10 +466,10 @@ class PdmExtReference(_Base):
             ]
         )
 
-    def minimisers(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def minimisers(self, values: ArrayLike, available: ArrayLike | None = None) -> NDArray[np.int64]:
         return _tie_set(self.log_S(values, available))
 
-    def tie_order(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> NDArray[np.int64]:
+    def tie_order(self, values: ArrayLike, available: ArrayLike | None = None) -> NDArray[np.int64]:
         u, av = self._prep(values, available)
         idx = np.flatnonzero(av)
         if self.tie_break == "index":
@@ -433,19 +477,19 @@ class PdmExtReference(_Base):
         welfare = np.array([math.fsum(u[:, x]) for x in idx])
         return idx[np.lexsort((idx, -welfare))].astype(np.int64)
 
-    def choose(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> int:
-        tied = set(int(x) for x in self.minimisers(values, available))
+    def choose(self, values: ArrayLike, available: ArrayLike | None = None) -> int:
+        tied = {int(x) for x in self.minimisers(values, available)}
         for x in self.tie_order(values, available):
             if int(x) in tied:
                 return int(x)
         raise AssertionError("unreachable")
 
-    def step(self, values: ArrayLike, available: Optional[ArrayLike] = None) -> int:  # type: ignore[override]
+    def step(self, values: ArrayLike, available: ArrayLike | None = None) -> int:
         x = self.choose(values, available)
         self.apply(values, x, available)
         return x
 
-    def apply(self, values: ArrayLike, x: int, available: Optional[ArrayLike] = None) -> None:  # type: ignore[override]
+    def apply(self, values: ArrayLike, x: int, available: ArrayLike | None = None) -> None:
         u, av = self._prep(values, available)
         x = int(x)
         if not (0 <= x < u.shape[1]) or not av[x]:
@@ -468,6 +512,8 @@ class PdmExtReference(_Base):
         return float(self.deficits().max())
 
     def bound(self) -> float:
+        if self.gamma is not None:
+            return extended_bound_discounted(self.p, self.m(), max(self.sigma2, default=0.0), self.gamma)
         return extended_bound(self.p, self.m(), math.fsum(self.sigma2))
 
 
@@ -485,10 +531,10 @@ def make_reference(notion: str, n: int, **kw: Any) -> AnyExtReference:
     raise ValueError(f"unknown notion {notion!r}")
 
 
-def replay(ref: AnyExtReference, ops: Sequence[Op]) -> List[int]:
+def replay(ref: AnyExtReference, ops: Sequence[Op]) -> list[int]:
     """Run a reference on a list of operations with its own tie-break; returns the
     decisions (one per ``"step"``)."""
-    out: List[int] = []
+    out: list[int] = []
     for op in ops:
         if op[0] == "step":
             out.append(ref.step(op[1], op[2]))
@@ -505,7 +551,7 @@ def replay(ref: AnyExtReference, ops: Sequence[Op]) -> List[int]:
 
 
 def _history(
-    n0: int, ops: Sequence[Op], weights: Optional[ArrayLike], agent_mask: bool
+    n0: int, ops: Sequence[Op], weights: ArrayLike | None, agent_mask: bool
 ) -> tuple[list[NDArray[np.float64]], list[NDArray[np.bool_]], list[int], NDArray[np.float64]]:
     """Per step: values and E_t padded to the final number of indices, and m so far."""
     n = n0
@@ -537,19 +583,34 @@ def _history(
     return vals, elig, [k for _, _, k in steps], np.array(w)
 
 
+def _accumulate(inc: NDArray[np.float64], gamma: float | None) -> NDArray[np.float64]:
+    """Prefix sums over axis 0, or with a discount ``X_t = gamma X_{t-1} + inc_t``."""
+    if gamma is None:
+        return np.cumsum(inc, axis=0)
+    out = np.empty_like(inc)
+    acc = np.zeros(inc.shape[1:])
+    for t in range(inc.shape[0]):
+        acc = gamma * acc + inc[t]
+        out[t] = acc
+    return out
+
+
 def check_guarantee(
     notion: str,
     n0: int,
     ops: Sequence[Op],
     decisions: Sequence[int],
-    p: Optional[float] = None,
-    weights: Optional[ArrayLike] = None,
+    p: float | None = None,
+    weights: ArrayLike | None = None,
+    discount: float | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Recompute every round's deficits from the whole history and check the guarantee.
 
     ``ops`` as for :func:`replay` (for "pdm" the step mask is ``available``),
     ``decisions`` one per step. Deficits are rebuilt with cumulative sums and running
-    maxima over the history, the bound from ``m_t`` and the prefix sums of ``sigma2_t``.
+    maxima over the history (with a ``discount``, the recursion ``X_t = gamma X_{t-1} +
+    increment_t``), the bound from ``m_t`` and the prefix sums (discount: the running
+    maximum) of ``sigma2_t``.
     Raises ``AssertionError`` if a decision is not allowed or a round has
     ``max deficit > bound``; returns (max deficit, bound) per round.
     """
@@ -570,7 +631,7 @@ def check_guarantee(
         ustar = np.where(av[:, None, :], U, -np.inf).max(axis=2) * El  # (T, n)
         k = El.sum(axis=1)
         got = U[rows, :, a]  # (T, n)
-        D = np.cumsum(ustar / k[:, None] - got, axis=0)
+        D = _accumulate(ustar / k[:, None] - got, discount)
         R = np.maximum.accumulate(ustar, axis=0)
         d = norm(D, R)
         sig = (k - 1) / (k * k)
@@ -584,7 +645,7 @@ def check_guarantee(
         if notion == "prop":
             We = (El * w).sum(axis=1)
             s = El * w / We[:, None]
-            D = np.cumsum(V * s - V * got, axis=0)
+            D = _accumulate(V * s - V * got, discount)
             M = np.maximum.accumulate(V * (1.0 - got), axis=0)
             d = norm(D, M)
             sig = np.where(El, s * (1.0 - s), 0.0).max(axis=1)
@@ -596,7 +657,7 @@ def check_guarantee(
             exists = np.arange(n)[None, :] < np.array(ms)[:, None]  # (T, n)
             both = exists[:, :, None] & exists[:, None, :]
             inc = V[:, :, None] * (got[:, None, :] - got[:, :, None]) * both
-            E = np.cumsum(inc, axis=0)
+            E = _accumulate(inc, discount)
             S = np.maximum.accumulate(V[:, :, None] * got[:, None, :], axis=0)
             d = norm(E, S)
             d[:, np.arange(n), np.arange(n)] = 0.0
@@ -607,8 +668,14 @@ def check_guarantee(
         else:
             raise ValueError(f"unknown notion {notion!r}")
     pv = (default_p(n0 * (n0 - 1)) if notion == "ef" else default_p(n0)) if p is None else float(p)
-    csum = np.cumsum(sig)
-    bounds = np.array([extended_bound(pv, float(m[t]), float(csum[t])) for t in range(T)])
+    if discount is None:
+        csum = np.cumsum(sig)
+        bounds = np.array([extended_bound(pv, float(m[t]), float(csum[t])) for t in range(T)])
+    else:
+        cmax = np.maximum.accumulate(sig)
+        bounds = np.array(
+            [extended_bound_discounted(pv, float(m[t]), float(cmax[t]), discount) for t in range(T)]
+        )
     bad = np.flatnonzero(dmax > bounds)
     assert bad.size == 0, f"round {int(bad[0]) + 1}: max deficit {dmax[bad[0]]} > bound {bounds[bad[0]]}"
     return dmax, bounds
@@ -627,7 +694,7 @@ def random_ops(
     weighted: bool = False,
     alts: int = 3,
     max_agents: int = 12,
-) -> List[Op]:
+) -> list[Op]:
     """A random stream of operations: items (mixed value kinds, a random eligibility
     mask on a ``mask_rate`` fraction of rounds, sometimes a single eligible agent),
     and with probability ``churn_rate`` per round an ``add`` (weight log-uniform in
@@ -635,7 +702,7 @@ def random_ops(
     (keeping at least ``min(2, n0)`` agents active)."""
     from .online import random_stream
 
-    ops: List[Op] = []
+    ops: list[Op] = []
     alive = [True] * n0
     for _ in range(rounds):
         u = rng.random()
@@ -656,7 +723,7 @@ def random_ops(
             vals = rng.random((n, alts)) * (rng.random((n, alts)) < 0.7)
             if rng.random() < 0.3:
                 vals = np.round(vals * 2)  # many exact ties
-            mask: Optional[NDArray[np.bool_]] = None
+            mask: NDArray[np.bool_] | None = None
             if rng.random() < mask_rate:
                 mask = rng.random(alts) < 0.5
                 if not mask.any():

@@ -1,4 +1,4 @@
-"""The ``fastfair`` command line: ``bench``, ``lottery`` and ``plot``.
+"""The ``fastfair`` command line: ``demo``, ``bench``, ``lottery``, ``plot`` and ``tickets``.
 
 Every error is one line on stderr (never a traceback) and every command returns one of
 these exit codes:
@@ -42,7 +42,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from . import bench, demo, lottery, plot
+    from . import bench, demo, lottery, plot, tickets
 
     parser = OneLineParser(
         prog="fastfair",
@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_parser(sub)
     lottery.add_parser(sub)
     plot.add_parser(sub)
+    tickets.add_parser(sub)
     demo.add_parser(sub)
     return parser
 

@@ -25,8 +25,11 @@ def positive_int(text: str) -> int:
 
 def seed_int(text: str) -> int:
     """A seed: an integer in [0, 2**64)."""
-    value = whole_number(text)
+    msg = f"must be an integer in [0, 2**64), got {text}"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(msg) from None
     if not 0 <= value < 2**64:
-        msg = f"expected a seed in [0, 2**64), got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     return value

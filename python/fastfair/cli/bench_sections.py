@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from .bench import FairnessRow, Progress, SpeedRow, best_time
+from .bench_common import FairnessRow, Progress, SpeedRow, best_time
 
 # ---------------------------------------------------------------- sampling kernels
 

@@ -58,6 +58,7 @@ _DELIMITERS = {"tab": "\t", "\\t": "\t", "\t": "\t", ",": ",", ";": ";", "|": "|
 _SNIFF_ORDER = ("\t", ";", ",")
 _SNIFF_CHARS = 1 << 16
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+_INF = float("inf")
 _FIELD_LIMIT = 2**31 - 1  # no practical limit on an id's length
 
 ColumnSpec = Union[None, int, str]
@@ -124,23 +125,23 @@ def parse_score(raw: str) -> float:
         msg = f"score {raw!r} is not a number (plain decimal like 3, 0.5 or 2.5e-3)"
         raise ValueError(msg)
     value = float(raw)
+    if 0.0 < value < _INF:
+        return value
     mantissa = re.split("[eE]", raw, maxsplit=1)[0]
     nonzero = any(c in "123456789" for c in mantissa)
     if value < 0 or (raw.startswith("-") and nonzero):
         msg = f"score must be a finite number >= 0, got {raw!r}"
         raise ValueError(msg)
-    if value == float("inf"):
+    if value == _INF:
         msg = f"score {raw!r} is too large (the largest float64 is about 1.8e308)"
         raise ValueError(msg)
-    if value == 0.0:
-        if nonzero:
-            msg = (
-                f"score {raw!r} is too small: it underflows to 0 (the smallest float64 "
-                "is about 4.9e-324); write 0 to leave the entrant out"
-            )
-            raise ValueError(msg)
-        return 0.0
-    return value
+    if nonzero:
+        msg = (
+            f"score {raw!r} is too small: it underflows to 0 (the smallest float64 "
+            "is about 4.9e-324); write 0 to leave the entrant out"
+        )
+        raise ValueError(msg)
+    return 0.0
 
 
 # ------------------------------------------------------------------------------ text
@@ -350,23 +351,8 @@ def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple
                 )
                 raise CliError(msg)
 
-            def line_of(col: int, start: int = start, row: list[str] = row) -> int:
-                return start + sum(_newlines(c) for c in row[:col])
-
             entrant = row[id_col].strip()
-            if not entrant:
-                msg = f"{path} line {line_of(id_col)}: empty id"
-                raise CliError(msg)
-            if entrant in seen:
-                msg = (
-                    f"{path} line {line_of(id_col)}: duplicate id {_short(entrant)} "
-                    f"(first on line {seen[entrant]})"
-                )
-                raise CliError(msg)
             raw = row[score_col].strip()
-            if not raw:
-                msg = f"{path} line {line_of(score_col)}: empty score for id {_short(entrant)}"
-                raise CliError(msg)
             try:
                 score = parse_score(raw)
             except ValueError as exc:
@@ -374,15 +360,32 @@ def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple
                 if not is_header and start == first[0]:
                     hint = (" (if this line is a header, use --header yes or name the "
                             "columns with --id-column/--score-column)")
-                msg = f"{path} line {line_of(score_col)}: {exc}{hint}"
+                if not raw:
+                    exc = ValueError(f"empty score for id {_short(entrant)}")
+                msg = f"{path} line {_line_of(start, row, score_col)}: {exc}{hint}"
                 raise CliError(msg) from None
-            seen[entrant] = line_of(id_col)
+            if not entrant or entrant in seen:
+                line = _line_of(start, row, id_col)
+                if not entrant:
+                    msg = f"{path} line {line}: empty id"
+                else:
+                    msg = (
+                        f"{path} line {line}: duplicate id {_short(entrant)} "
+                        f"(first on line {seen[entrant]})"
+                    )
+                raise CliError(msg)
+            seen[entrant] = start if id_col == 0 else _line_of(start, row, id_col)
             ids.append(entrant)
             scores.append(score)
     if not ids:
         msg = f"{path}: no entrants (only a header line)"
         raise CliError(msg)
     return ids, scores
+
+
+def _line_of(start: int, row: list[str], col: int) -> int:
+    """The physical line where field ``col`` of a record starting on ``start`` is."""
+    return start + sum(_newlines(c) for c in row[:col])
 
 
 def _chain(first: tuple[int, list[str]], rest: Iterator[tuple[int, list[str]]]) -> Iterator[tuple[int, list[str]]]:

@@ -26,8 +26,8 @@ ignored; see --id-column, --score-column, --delimiter and --encoding.
 from __future__ import annotations
 
 import argparse
-import copy
 import os
+import pickle
 import stat
 import sys
 import warnings
@@ -176,11 +176,12 @@ def _publish(text: str, out: Optional[str], what: str) -> None:
 
 
 def _record_and_publish(
-    args: argparse.Namespace, pool: Any, before: Any, outputs: dict[str, tuple[str, str]]
+    args: argparse.Namespace, pool: Any, before: bytes, outputs: dict[str, tuple[str, str]]
 ) -> None:
     """All-or-nothing: stage every output (target -> (text, what)), save the pool, then
     rename the outputs into place. If a rename fails after the save, the previous pool
-    (``before``) is saved back, so the lottery is not recorded without its outputs."""
+    (``before``, pickled before the draw) is saved back, so the lottery is not recorded
+    without its outputs."""
     with StagedOutputs() as staged:
         for target, (text, what) in outputs.items():
             staged.add(target, text, what)
@@ -188,7 +189,7 @@ def _record_and_publish(
         try:
             staged.commit()
         except OSError as exc:
-            _save_pool(before, args.pool)
+            _save_pool(pickle.loads(before), args.pool)
             msg = (
                 f"cannot put an output in place: {exc.strerror or exc}; the draw was "
                 "undone (the pool is as before)"
@@ -250,8 +251,9 @@ def _draw(
 def _winners_text(
     pool: Any, ids: list[str], scores: list[float], pi: Any, won: Any
 ) -> str:
+    seed, seed_string = out_files.pool_seed(pool)
     return out_files.winners_text(
-        ids, scores, pi, won, lottery=pool.n_lotteries, seed=int(pool.seeds[-1])
+        ids, scores, pi, won, lottery=pool.n_lotteries, seed=seed, seed_string=seed_string
     )
 
 
@@ -266,7 +268,7 @@ def _run_draw(args: argparse.Namespace) -> int:
     with pool_lock(args.pool, args.lock_timeout):
         pool = _load_pool(args.pool, args.create, args.name)
         _check_expected_lottery(pool, args)
-        before = copy.deepcopy(pool)
+        before = pickle.dumps(pool, protocol=pickle.HIGHEST_PROTOCOL)
         pi, won, notes = _draw(pool, args, ids, scores)
         text = _winners_text(pool, ids, scores, pi, won)
         outputs = {} if args.out is None else {args.out: (text, "winners file")}

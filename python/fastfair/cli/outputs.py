@@ -9,8 +9,11 @@ Both have the columns ``id,score,probability,lottery,seed``:
   text. The printed odds of a lottery therefore sum to ``k`` exactly as closely as the
   draw's own float64 probabilities do.
 * ``lottery`` is the lottery's number in the pool (1 for the first lottery).
-* ``seed`` is the seed the draw used (for ``odds.csv`` before a draw: the seed given on
-  the command line, or empty when it is not known yet).
+* ``seed`` is the 64-bit seed the draw used (for ``odds.csv`` before a draw: the seed
+  given on the command line, or empty when it is not known yet).
+* ``seed_string``, a sixth column present only when the lottery's seed was a string
+  (e.g. published lottery numbers or a beacon value): that string; ``seed`` then holds
+  the 64-bit seed it hashes to.
 
 The writers take a path or an open text file and write straight to it; they never
 rename anything (the draw command writes temporary files and renames them itself).
@@ -29,6 +32,7 @@ __all__ = [
     "COLUMNS",
     "format_float",
     "odds_text",
+    "pool_seed",
     "winners_text",
     "write_odds",
     "write_winners",
@@ -45,14 +49,44 @@ def format_float(x: float) -> str:
     return repr(float(x))
 
 
+def pool_seed(pool: Any, t: int = -1) -> tuple[int, Optional[str]]:
+    """The 64-bit seed of lottery ``t`` of ``pool`` and its string seed (None when the
+    seed was not a string, or the pool does not record string seeds)."""
+    seed = int(pool.seeds[t])
+    strings = getattr(pool, "seed_strings", None)
+    text = None
+    if strings is not None:
+        try:
+            text = strings[t]
+        except (IndexError, TypeError):
+            text = None
+    return seed, (None if text is None else str(text))
+
+
+def _seed_columns(
+    seed: Optional[Union[int, str]], seed_string: Optional[str]
+) -> tuple[str, Optional[str]]:
+    """The ``seed`` column text and the ``seed_string`` column (None: no column)."""
+    if isinstance(seed, str):
+        from .. import _seed
+
+        to_int = getattr(_seed, "seed_from_string", None)
+        if to_int is None:
+            msg = "this fastfair has no string seeds; pass the 64-bit seed"
+            raise TypeError(msg)
+        seed_string, seed = seed, int(to_int(seed))
+    return ("" if seed is None else str(int(seed))), seed_string
+
+
 def _rows(
     ids: Sequence[str],
     scores: Any,
     probabilities: Any,
     lottery: int,
-    seed: Optional[Union[int, str]],
+    seed_text: str,
     keep: Optional[Any] = None,
-) -> Iterable[tuple[str, str, str, int, str]]:
+    seed_string: Optional[str] = None,
+) -> Iterable[tuple[object, ...]]:
     s = np.asarray(scores, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)
     if not len(ids) == s.shape[0] == p.shape[0]:
@@ -61,7 +95,6 @@ def _rows(
             f"{len(ids)}, {s.shape[0]}, {p.shape[0]}"
         )
         raise ValueError(msg)
-    seed_text = "" if seed is None else str(seed)
     index: Iterable[int]
     if keep is None:
         index = range(len(ids))
@@ -73,13 +106,19 @@ def _rows(
         index = np.flatnonzero(mask).tolist()
     # tolist() gives Python floats, whose str() is the shortest round-trip repr
     sl, pl = s.tolist(), p.tolist()
+    if seed_string is not None:
+        return ((ids[i], repr(sl[i]), repr(pl[i]), int(lottery), seed_text, seed_string)
+                for i in index)
     return ((ids[i], repr(sl[i]), repr(pl[i]), int(lottery), seed_text) for i in index)
 
 
-def _write(target: Target, rows: Iterable[Sequence[object]]) -> int:
+def _write(target: Target, rows: Iterable[Sequence[object]],
+           seed_string: Optional[str] = None) -> int:
+    header = COLUMNS if seed_string is None else (*COLUMNS, "seed_string")
+
     def emit(fh: IO[str]) -> int:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(COLUMNS)
+        writer.writerow(header)
         n = 0
         for row in rows:
             writer.writerow(row)
@@ -101,6 +140,7 @@ def write_winners(
     *,
     lottery: int,
     seed: Union[int, str],
+    seed_string: Optional[str] = None,
 ) -> int:
     """Write ``winners.csv``: one row per winner, in the order of ``ids``.
 
@@ -113,14 +153,19 @@ def write_winners(
     lottery : int
         The lottery's number in the pool (1-based).
     seed : int or str
-        The seed the draw used.
+        The seed the draw used: the 64-bit seed, or the string seed (hashed to the
+        64-bit seed by fastfair's documented rule).
+    seed_string : str, optional
+        The string the 64-bit ``seed`` came from; adds the ``seed_string`` column.
 
     Returns
     -------
     int
         The number of rows (winners) written.
     """
-    return _write(target, _rows(ids, scores, probabilities, lottery, seed, keep=won))
+    seed_text, text = _seed_columns(seed, seed_string)
+    rows = _rows(ids, scores, probabilities, lottery, seed_text, keep=won, seed_string=text)
+    return _write(target, rows, text)
 
 
 def write_odds(
@@ -131,13 +176,17 @@ def write_odds(
     *,
     lottery: int,
     seed: Optional[Union[int, str]] = None,
+    seed_string: Optional[str] = None,
 ) -> int:
     """Write ``odds.csv``: one row per entrant (every row of ``ids``), in that order.
 
     ``lottery`` is the number the lottery will have (or has) in the pool; ``seed`` is
-    the draw's seed when known (else the column is empty). Returns the rows written.
+    the draw's seed when known (else the column is empty), as for
+    :func:`write_winners`. Returns the rows written.
     """
-    return _write(target, _rows(ids, scores, probabilities, lottery, seed))
+    seed_text, text = _seed_columns(seed, seed_string)
+    rows = _rows(ids, scores, probabilities, lottery, seed_text, seed_string=text)
+    return _write(target, rows, text)
 
 
 def winners_text(*args: Any, **kwargs: Any) -> str:

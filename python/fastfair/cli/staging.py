@@ -12,14 +12,19 @@ not fail for lack of space, so once the pool is saved the outputs appear.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import stat
 import tempfile
+import time
 from typing import Iterator, Optional
 
+from .._atomic import resolve_target
 from .errors import CliError, NotWritableError
 
 _TMP_SUFFIX = ".fastfair-tmp"
+STALE_SECONDS = 600.0
+"""A temporary output file older than this was left by a killed command: removed."""
 
 
 def _new_file_mode(target: str) -> int:
@@ -76,8 +81,9 @@ class StagedOutputs:
     def add(self, target: str, text: str, what: str = "output") -> None:
         """Write ``text`` (UTF-8, ``\\n`` line endings) to a temporary file beside
         ``target``; :class:`NotWritableError` (exit code 4) if that fails."""
-        target = os.fspath(target)
+        target = resolve_target(target)  # a symlinked output is written through the link
         directory = os.path.dirname(os.path.abspath(target))
+        remove_stale_temporaries(target)
         tmp: Optional[str] = None
         try:
             fd, tmp = tempfile.mkstemp(
@@ -121,6 +127,22 @@ class StagedOutputs:
 
     def __iter__(self) -> Iterator[str]:
         return iter(target for _, target in self._staged)
+
+
+def remove_stale_temporaries(target: str, older_than: float = STALE_SECONDS) -> int:
+    """Remove the temporary files of ``target`` that a killed command left behind
+    (older than ``older_than`` seconds); return how many were removed."""
+    directory = os.path.dirname(os.path.abspath(target))
+    pattern = os.path.join(
+        glob.escape(directory), glob.escape(f".{os.path.basename(target)}.") + "*" + _TMP_SUFFIX
+    )
+    now, removed = time.time(), 0
+    for path in glob.glob(pattern):
+        with contextlib.suppress(OSError):
+            if now - os.lstat(path).st_mtime > older_than:
+                os.unlink(path)
+                removed += 1
+    return removed
 
 
 def _fsync_dir(directory: str) -> None:

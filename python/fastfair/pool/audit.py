@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping, Optional, Sequence
+
+import numpy as np
+
+from .._seed import seed_from_string
 
 __all__ = ["AuditReport", "audit"]
 
@@ -41,10 +45,40 @@ FLAG_TEXT = (
 )
 
 
-def audit(core: Any) -> AuditReport:
-    """Re-derive every lottery recorded in ``core`` (a ``LotteryPoolCore``)."""
+SEED_STRING_TEXT = "seed differs from the SHA-256 rule applied to the recorded seed string"
+
+
+RETIRED_TEXT = "a retired member entered after retiring"
+
+
+def _entered_after_retiring(core: Any, retired_at: Mapping[int, int]) -> set[int]:
+    """Lotteries in which a retired member has an entry with a score > 0."""
+    if not retired_at:
+        return set()
+    _sizes, lengths, _k, _seeds, positions, scores, _pi, _w = core.state()
+    n = int(core.n_entrants)
+    since = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    for pos, t in retired_at.items():
+        since[pos] = t
+    lottery = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
+    bad = (lottery >= since[positions]) & (scores > 0)
+    return set(np.unique(lottery[bad]).tolist())
+
+
+def audit(core: Any, seed_strings: Sequence[Optional[str]] = (),
+          retired_at: Mapping[int, int] = {}) -> AuditReport:  # noqa: B006 (read only)
+    """Re-derive every lottery recorded in ``core`` (a ``LotteryPoolCore``), check that
+    every recorded seed string hashes to its lottery's seed and that no retired member
+    (``{position: lotteries before retiring}``) entered after retiring."""
     flags = core.verify()
-    mismatches = [
-        (t, text) for t, f in enumerate(flags) for bit, text in FLAG_TEXT if f & bit
-    ]
+    seeds = core.seeds
+    late = _entered_after_retiring(core, retired_at)
+    mismatches = []
+    for t, f in enumerate(flags):
+        text = seed_strings[t] if t < len(seed_strings) else None
+        if text is not None and seed_from_string(text) != int(seeds[t]):
+            mismatches.append((t, SEED_STRING_TEXT))
+        if t in late:
+            mismatches.append((t, RETIRED_TEXT))
+        mismatches.extend((t, msg) for bit, msg in FLAG_TEXT if f & bit)
     return AuditReport(len(flags), mismatches)

@@ -12,10 +12,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core, _pandas
-from .._seed import SeedLike
+from .._seed import StrSeedLike
 from . import draw as _draw
 from .audit import AuditReport, audit
-from .fileformat import SAVE_VERSION, load_state, save_state
+from .fileformat import READ_VERSIONS, SAVE_VERSION, dense_to_sparse, load_state, save_state
 from .members import Members
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -66,6 +66,7 @@ class LotteryPool:
         self._name = name
         self._core = _core.LotteryPoolCore()
         self._members = Members(None)
+        self._seed_strings: list[Optional[str]] = []
         self._busy = threading.Lock()
 
     @contextlib.contextmanager
@@ -138,6 +139,41 @@ class LotteryPool:
         return self._core.seeds
 
     @property
+    def seed_strings(self) -> list[Optional[str]]:
+        """The string seed of each lottery, or None where the seed was not a str
+        (a copy, one entry per lottery). :attr:`seeds` holds the 64-bit seed each
+        string hashed to (see :meth:`run_lottery`)."""
+        return list(self._seed_strings)
+
+    def lottery_info(self, t: int = -1) -> dict[str, Any]:
+        """What lottery ``t`` (default: the last) recorded, for reports.
+
+        Returns
+        -------
+        dict
+            ``lottery`` (1-based number), ``k``, ``entrants`` (scores > 0),
+            ``pool_size`` (members at that lottery), ``seed`` (the 64-bit seed) and
+            ``seed_string`` (the str seed, or None).
+        """
+        n_t = self.n_lotteries
+        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
+            msg = f"t must be an int, got {type(t).__name__}"
+            raise TypeError(msg)
+        if not -n_t <= t < n_t:
+            msg = f"t must lie in [-{n_t}, {n_t}) for a pool of {n_t} lotteries, got {t}"
+            raise IndexError(msg)
+        t = int(t) % n_t
+        pool_size, _pos, scores, _pi, _won = self._core.column(t)
+        return {
+            "lottery": t + 1,
+            "k": int(self.lottery_sizes[t]),
+            "entrants": int(np.count_nonzero(scores > 0)),
+            "pool_size": int(pool_size),
+            "seed": int(self.seeds[t]),
+            "seed_string": self._seed_strings[t],
+        }
+
+    @property
     def cumulative_deserved(self) -> NDArray[np.float64]:
         """Deserved seats summed over all lotteries so far, shape (entrants,)."""
         return self._core.cumulative_deserved
@@ -153,9 +189,14 @@ class LotteryPool:
         return self._core.wins - self._core.cumulative_deserved
 
     def __repr__(self) -> str:
+        last = ""
+        if self._seed_strings:
+            text = self._seed_strings[-1]
+            last = f", last_seed={text!r}" if text is not None else (
+                f", last_seed={int(self.seeds[-1])}")
         return (
             f"LotteryPool(name={self._name!r}, entrants={self.n_entrants}, "
-            f"lotteries={self.n_lotteries})"
+            f"lotteries={self.n_lotteries}{last})"
         )
 
     # ---- lotteries ---------------------------------------------------------------
@@ -178,15 +219,15 @@ class LotteryPool:
         scores, series = _pandas.unwrap(scores)
         id_list = _pandas.ids_list(_pandas.series_ids(series, ids))
         with self._exclusive():
-            full, pos, _ = self._members.align(scores, id_list, self.n_entrants)
-            pi = _draw.preview(self._core, full, k)
-        return _pandas.rewrap(pi if pos is None else pi[pos], series)  # type: ignore[no-any-return]
+            entries = self._members.align(scores, id_list, self.n_entrants)
+            pi = _draw.preview(self._core, entries, k)
+        return _pandas.rewrap(pi, series)  # type: ignore[no-any-return]
 
     def run_lottery(
         self,
         scores: ArrayLike,
         k: int,
-        seed: SeedLike = None,
+        seed: StrSeedLike = None,
         ids: Optional[Iterable[Union[str, int]]] = None,
     ) -> NDArray[np.int8]:
         """Run one lottery: draw exactly ``k`` winners and record everything.
@@ -201,9 +242,13 @@ class LotteryPool:
         k : int
             Number of winners, ``0 <= k <= number of scores > 0``. ``k`` equal to
             that number: everyone who entered wins (recorded like any lottery).
-        seed : int, numpy.random.Generator or None
+        seed : int, str, numpy.random.Generator or None
             An int in ``[0, 2**64)`` seeds the portable C++ generator; None or a
-            Generator first draws a 64-bit seed. The seed used is recorded
+            Generator first draws a 64-bit seed. A str (e.g. the published lottery
+            numbers or a public beacon value, at most 65,536 characters) is hashed to
+            the 64-bit seed: the first 8 bytes of the SHA-256 of its UTF-8 bytes,
+            read little-endian; the string itself is recorded in
+            :attr:`seed_strings` (and saved). The seed used is recorded
             (:attr:`seeds`).
         ids : sequence of str (or of integer labels), optional
             Entrant ids of the rows of ``scores``. Known ids keep their pool position,
@@ -239,15 +284,15 @@ class LotteryPool:
         self,
         scores: ArrayLike,
         k: int,
-        seed: SeedLike,
+        seed: StrSeedLike,
         ids: Optional[Sequence[str]],
     ) -> NDArray[np.int8]:
-        full, pos, new_ids = self._members.align(scores, ids, self.n_entrants)
+        entries = self._members.align(scores, ids, self.n_entrants)
         n_before = self.n_entrants
         t_before = self.n_lotteries
 
         def warn_new_members() -> None:
-            n_new = full.size - n_before
+            n_new = entries.n_total - n_before
             if n_new > 0 and t_before > 0:
                 msg = (
                     f"{n_new} new member(s) joined pool {self._name!r}: their scores, "
@@ -256,9 +301,52 @@ class LotteryPool:
                 )
                 warnings.warn(msg, UserWarning, stacklevel=5)
 
-        winners = _draw.draw(self._core, full, k, seed, warn_new_members)
-        self._members.extend(new_ids, ids is not None)
-        return winners if pos is None else winners[pos]
+        winners, seed_string = _draw.draw(self._core, entries, k, seed, warn_new_members)
+        self._members.extend(entries.new_ids, ids is not None)
+        self._seed_strings.append(seed_string)
+        return winners
+
+    # ---- members who left --------------------------------------------------------
+    def retire(self, members: Sequence[Union[str, int]]) -> int:
+        """Retire members who left: they never enter a lottery again.
+
+        Their history is kept (past scores, probabilities, wins, and their ids), but
+        later lotteries record nothing for them: the history stores one sparse column
+        per lottery holding only that lottery's entrants, so neither the saved file
+        nor the cost of a lottery grows with members who left (with ids, a lottery
+        costs O(its entrants); a positional pool still passes one score per member).
+
+        Parameters
+        ----------
+        members : sequence of str (ids) or of int (positions, in a pool without ids)
+            Members to retire; already retired ones are ignored.
+
+        Returns
+        -------
+        int
+            How many members were newly retired.
+
+        Raises
+        ------
+        ValueError, TypeError
+            An unknown id or position, or the wrong kind; nothing is retired then.
+
+        Notes
+        -----
+        A later :meth:`run_lottery` (or :meth:`preview`) that gives a retired member a
+        score > 0 is a ValueError naming them (a score of 0, or leaving them out of
+        ``ids``, is fine): a retirement is never undone silently. :meth:`verify`
+        checks that no retired member entered after retiring.
+        """
+        with self._exclusive():
+            positions = self._members.positions_to_retire(members, self.n_entrants)
+            self._members.retire(positions, self.n_lotteries)
+            return len(positions)
+
+    @property
+    def retired(self) -> list[Union[str, int]]:
+        """Retired members (ids, or positions in a pool without ids), by position."""
+        return [self._members.label(p) for p in sorted(self._members.retired_at)]
 
     # ---- audit -------------------------------------------------------------------
     def verify(self) -> AuditReport:
@@ -266,7 +354,8 @@ class LotteryPool:
 
         For every lottery, the probabilities are re-derived from the recorded scores,
         k and the recorded history before it (bit for bit), and the winners are
-        re-drawn from the recorded probabilities and seed (bit for bit).
+        re-drawn from the recorded probabilities and seed (bit for bit). A recorded
+        seed string must hash to the recorded seed.
 
         Returns
         -------
@@ -274,26 +363,30 @@ class LotteryPool:
             Truthy when everything matches.
         """
         with self._exclusive():
-            return audit(self._core)
+            return audit(self._core, self._seed_strings, self._members.retired_at)
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
-        lengths, ks, seeds, scores, pi, winners = self._core.state()
+        sizes, lengths, ks, seeds, positions, scores, pi, winners = self._core.state()
         return {
             "name": self._name,
             "ids": self._members.ids,
+            "sizes": sizes,
             "lengths": lengths,
             "k": ks,
             "seeds": seeds,
+            "positions": positions,
             "scores": scores,
             "probabilities": pi,
             "winners": winners,
+            "seed_strings": list(self._seed_strings),
+            "retired": self._members.retired_state(),
         }
 
     @classmethod
     def _from_state(cls, st: dict[str, Any]) -> LotteryPool:
         pool = cls(st["name"])
-        pool._core, pool._members = _restored(st)
+        pool._core, pool._members, pool._seed_strings = _restored(st)
         return pool
 
     def __getstate__(self) -> dict[str, Any]:
@@ -308,8 +401,9 @@ class LotteryPool:
         if not isinstance(st, dict):
             msg = f"invalid LotteryPool state: expected a dict, got {type(st).__name__}"
             raise ValueError(msg)
-        if st.get("format") != SAVE_VERSION:
-            msg = f"unsupported LotteryPool pickle format {st.get('format')!r}"
+        fmt = st.get("format")
+        if isinstance(fmt, bool) or fmt not in READ_VERSIONS:
+            msg = f"unsupported LotteryPool pickle format {fmt!r}"
             raise ValueError(msg)
         name = st.get("name")
         if not isinstance(name, str):
@@ -319,8 +413,9 @@ class LotteryPool:
         if busy is None:  # unpickling: a fresh object
             self._busy = threading.Lock()
         with self._exclusive():
-            core, members = _restored(st)
+            core, members, seed_strings = _restored(st)
             self._name, self._core, self._members = name, core, members
+            self._seed_strings = seed_strings
 
     def to_json(self) -> str:
         """The pool's full record as a JSON document (lossless, like :meth:`save`:
@@ -373,11 +468,13 @@ class LotteryPool:
         return pool
 
 
-#: (state key, accepted dtype kinds, dtype passed to the core).
+#: (state key, accepted dtype kinds, dtype passed to the core), in the core's order.
 _STATE_ARRAYS = (
+    ("sizes", "iu", np.uint64),
     ("lengths", "iu", np.int64),
     ("k", "iu", np.int64),
     ("seeds", "iu", np.uint64),
+    ("positions", "iu", np.uint32),
     ("scores", "biuf", np.float64),
     ("probabilities", "biuf", np.float64),
     ("winners", "biu", np.int8),
@@ -400,20 +497,46 @@ def _state_array(st: dict[str, Any], key: str, kinds: str, dtype: Any) -> NDArra
                f"{kinds!r}, got dtype {arr.dtype} and shape {arr.shape}")
         raise ValueError(msg)
     out = arr.astype(dtype)
-    if arr.dtype.kind in "iu" and not np.array_equal(out, arr):
-        msg = f"invalid LotteryPool state: {key} holds values out of range"
-        raise ValueError(msg)
+    if arr.dtype.kind in "iu" and arr.size:
+        info = np.iinfo(dtype)
+        if (arr.dtype.kind == "i" and int(arr.min()) < info.min) or int(arr.max()) > info.max:
+            msg = f"invalid LotteryPool state: {key} holds values out of range"
+            raise ValueError(msg)
     return out
 
 
-def _restored(st: dict[str, Any]) -> tuple[Any, Members]:
-    """A new core and members from a state dict; ValueError (and nothing built) if
-    any part of it is malformed. Counts are checked by the core before reading."""
+def _seed_strings(st: dict[str, Any], n_lotteries: int) -> list[Optional[str]]:
+    """The recorded seed strings (absent before format 2: all None)."""
+    raw = st.get("seed_strings")
+    if raw is None:
+        return [None] * n_lotteries
+    if not isinstance(raw, (list, tuple)) or len(raw) != n_lotteries:
+        msg = "invalid LotteryPool state: seed_strings must be a list, one per lottery"
+        raise ValueError(msg)
+    if not all(x is None or isinstance(x, str) for x in raw):
+        msg = "invalid LotteryPool state: seed_strings must hold str or None"
+        raise ValueError(msg)
+    return list(raw)
+
+
+def _restored(st: dict[str, Any]) -> tuple[Any, Members, list[Optional[str]]]:
+    """A new core, members and seed strings from a state dict (format 3, or the dense
+    columns of formats 1-2, converted); ValueError (and nothing built) if any part of
+    it is malformed. Counts are checked before anything is read."""
+    if "sizes" not in st and "positions" not in st:
+        st = dict(st)
+        st.update(dense_to_sparse(
+            _state_array(st, "lengths", "iu", np.int64),
+            _state_array(st, "scores", "biuf", np.float64),
+            _state_array(st, "probabilities", "biuf", np.float64),
+            _state_array(st, "winners", "biu", np.int8),
+        ))
     arrays = [_state_array(st, key, kinds, dt) for key, kinds, dt in _STATE_ARRAYS]
     if "ids" not in st:
         msg = "invalid LotteryPool state: no 'ids'"
         raise ValueError(msg)
     core = _core.LotteryPoolCore()
     core.restore(*arrays)
-    members = Members.restored(st["ids"], int(core.n_entrants))
-    return core, members
+    n_t = int(core.n_lotteries)
+    members = Members.restored(st["ids"], int(core.n_entrants), st.get("retired"), n_t)
+    return core, members, _seed_strings(st, n_t)

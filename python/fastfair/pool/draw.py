@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .._seed import SeedLike, resolve_seed
+from .._seed import StrSeedLike, resolve_seed, seed_from_string
+from .members import Entries
 
 
 def as_count(k: Any, name: str = "k") -> int:
@@ -30,27 +31,40 @@ def as_count(k: Any, name: str = "k") -> int:
     return value
 
 
-def preview(core: Any, full: NDArray[np.float64], k: Any) -> NDArray[np.float64]:
-    """The fair probabilities of a lottery with scores ``full`` (pool order); no draw."""
-    return core.preview(full, as_count(k))
+def _prepare(core: Any, entries: Entries, k: int, preview: bool = False) -> Any:
+    if entries.dense is not None:
+        return (core.preview if preview else core.prepare)(entries.dense, k)
+    fn = core.preview_sparse if preview else core.prepare_sparse
+    return fn(entries.positions, entries.scores, entries.n_total, k)
+
+
+def preview(core: Any, entries: Entries, k: Any) -> NDArray[np.float64]:
+    """The fair probabilities of a lottery (in the caller's row order); no draw."""
+    return entries.to_rows(_prepare(core, entries, as_count(k), preview=True))
 
 
 def draw(
     core: Any,
-    full: NDArray[np.float64],
+    entries: Entries,
     k: Any,
-    seed: SeedLike,
+    seed: StrSeedLike,
     before_commit: Callable[[], None],
-) -> NDArray[np.int8]:
-    """Prepare, draw and commit one lottery on ``core``; returns the winners.
+) -> tuple[NDArray[np.int8], Optional[str]]:
+    """Prepare, draw and commit one lottery on ``core``.
 
     Everything is validated (``k``, scores, seed) before the state changes;
     ``before_commit`` runs after the draw and before the commit (e.g. to warn).
+    Returns the winners (in the caller's row order) and the seed string (None
+    unless ``seed`` was a str).
     """
     kk = as_count(k)
-    core.prepare(full, kk)  # validates; the state is untouched until commit
-    seed_value = resolve_seed(seed)
+    seed_string = seed if isinstance(seed, str) else None
+    if seed_string is not None:
+        seed_value = seed_from_string(seed_string)
+    _prepare(core, entries, kk)  # validates; the state is untouched until commit
+    if seed_string is None:  # a Generator is advanced only once the input is valid
+        seed_value = resolve_seed(seed)  # type: ignore[arg-type]
     winners = core.draw(seed_value)
     before_commit()
     core.commit()
-    return winners
+    return entries.to_rows(winners), seed_string

@@ -1,9 +1,11 @@
 """The saved pool file: magic, version, JSON header, raw arrays, SHA-256.
 
-Layout (version 1; see docs/pool-format.md): ``_HEAD`` (magic, format version,
-header length), an ASCII JSON header, the arrays ``lengths, k, seeds`` (one per
-lottery) and ``scores, probabilities, winners`` (concatenated columns), then the
-SHA-256 of everything before it.
+Layout (version 3; see docs/pool-format.md): ``_HEAD`` (magic, format version,
+header length), an ASCII JSON header, the arrays ``sizes, lengths, k, seeds`` (one per
+lottery) and ``positions, scores, probabilities, winners`` (the lotteries' sparse
+columns, one after another: only each lottery's entrants), then the SHA-256 of
+everything before it. Versions 1 and 2 (dense columns: one entry per member at each
+lottery; version 2 added ``seed_strings``) still load and are converted.
 
 Loading is hostile-input safe: the checksum only proves the file is intact, not that
 it was written by fastfair, so every count in the header is checked (an int, >= 0,
@@ -29,12 +31,25 @@ PathLike = Union[str, "os.PathLike[str]"]
 #: First bytes of a saved pool.
 SAVE_MAGIC = b"FFLOTPL\x00"
 #: Version of the save format written by this release (docs/pool-format.md).
-SAVE_VERSION = 1
+SAVE_VERSION = 3
+#: Versions this release reads (files and pickles).
+READ_VERSIONS = (1, 2, 3)
 _HEAD = struct.Struct("<8sIQ")  # magic, format version, header length
 _DIGEST = 32  # SHA-256
 
 #: (state key, file dtype, length: per lottery "t" or per value "v"), in file order.
 _ARRAYS = (
+    ("sizes", "<u8", "t"),
+    ("lengths", "<i8", "t"),
+    ("k", "<i8", "t"),
+    ("seeds", "<u8", "t"),
+    ("positions", "<u4", "v"),
+    ("scores", "<f8", "v"),
+    ("probabilities", "<f8", "v"),
+    ("winners", "i1", "v"),
+)
+#: The dense layout of versions 1 and 2 (``lengths`` = pool size at each lottery).
+_DENSE_ARRAYS = (
     ("lengths", "<i8", "t"),
     ("k", "<i8", "t"),
     ("seeds", "<u8", "t"),
@@ -42,6 +57,41 @@ _ARRAYS = (
     ("probabilities", "<f8", "v"),
     ("winners", "i1", "v"),
 )
+
+
+def dense_to_sparse(lengths: Any, scores: Any, pi: Any, winners: Any) -> dict[str, Any]:
+    """Convert dense history columns (formats 1-2: every member at every lottery) to
+    sparse ones: the entries with a score, probability or win other than 0 (all others
+    are 0 by definition, so nothing is lost and every draw replays bit for bit).
+
+    Raises
+    ------
+    ValueError
+        A negative length, or lengths that do not add up to the arrays' size
+        (checked in Python integers: no overflow).
+    """
+    v = int(scores.size)
+    if pi.size != v or winners.size != v:
+        msg = "history columns differ in length"
+        raise ValueError(msg)
+    if lengths.size and (int(lengths.min()) < 0 or int(lengths.max()) > v):
+        msg = "a column length is negative or larger than the history"
+        raise ValueError(msg)
+    if sum(int(x) for x in lengths) != v:
+        msg = "history columns do not match their lengths"
+        raise ValueError(msg)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1])).astype(np.int64)
+    lottery = np.repeat(np.arange(lengths.size, dtype=np.int64), lengths)
+    keep = (scores != 0) | (pi != 0) | (winners != 0)
+    pos = (np.arange(v, dtype=np.int64) - starts[lottery])[keep] if v else np.zeros(0, np.int64)
+    return {
+        "sizes": lengths.astype(np.uint64),
+        "lengths": np.bincount(lottery[keep], minlength=lengths.size).astype(np.int64),
+        "positions": pos.astype(np.uint32),
+        "scores": scores[keep],
+        "probabilities": pi[keep],
+        "winners": winners[keep],
+    }
 
 
 def _write(fh: IO[bytes], digest: Any, chunk: bytes) -> None:
@@ -58,7 +108,9 @@ def save_state(path: PathLike, st: dict[str, Any], n_entrants: int) -> None:
             "ids": st["ids"],
             "n_entrants": int(n_entrants),
             "n_lotteries": int(arrays[0].size),
-            "n_values": int(arrays[3].size),
+            "n_values": int(arrays[4].size),
+            "seed_strings": list(st["seed_strings"]),
+            "retired": st["retired"],
         },
         ensure_ascii=True,
     ).encode("ascii")
@@ -138,10 +190,10 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
         msg = f"{where} is not a fastfair lottery pool file (or is truncated)"
         raise ValueError(msg)
     _magic, version, header_len = _HEAD.unpack_from(data, 0)
-    if version != SAVE_VERSION:
+    if version not in READ_VERSIONS:
         msg = (
             f"{where} has lottery pool format version {version}; this fastfair "
-            f"reads version {SAVE_VERSION}"
+            f"reads versions {', '.join(map(str, READ_VERSIONS))}"
         )
         raise ValueError(msg)
     body, stored = data[:-_DIGEST], data[-_DIGEST:]
@@ -161,18 +213,31 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
             raise ValueError(f"'name' must be a str, got {type(name).__name__}")
         if "ids" not in header:
             raise ValueError("the header has no 'ids'")
+        if version >= 2 and "seed_strings" not in header:
+            raise ValueError("the header has no 'seed_strings'")
+        if version >= 3 and "retired" not in header:
+            raise ValueError("the header has no 'retired'")
+        layout = _ARRAYS if version >= 3 else _DENSE_ARRAYS
         # every array must fit in what is left, checked before reading any of them
-        need = sum(np.dtype(dt).itemsize * counts[per] for _, dt, per in _ARRAYS)
+        need = sum(np.dtype(dt).itemsize * counts[per] for _, dt, per in layout)
         if need != len(body) - off:
             raise ValueError(
                 f"the header's counts need {need} bytes of arrays, the file has "
                 f"{len(body) - off}"
             )
-        st: dict[str, Any] = {"name": name, "ids": header["ids"]}
-        for key, dtype, per in _ARRAYS:
+        st: dict[str, Any] = {
+            "name": name,
+            "ids": header["ids"],
+            "seed_strings": header["seed_strings"] if version >= 2 else None,
+            "retired": header["retired"] if version >= 3 else None,
+        }
+        for key, dtype, per in layout:
             count = counts[per]
             st[key] = np.frombuffer(body, dtype=dtype, count=count, offset=off).copy()
             off += np.dtype(dtype).itemsize * count
+        if version < 3:
+            st.update(dense_to_sparse(st["lengths"], st["scores"], st["probabilities"],
+                                      st["winners"]))
     except ValueError as exc:
         msg = f"{where} is corrupt: {exc}"
         raise ValueError(msg) from None
