@@ -492,3 +492,44 @@ def test_exit_codes_are_documented_alike_everywhere():
     assert table == epilog == doc == constants == EXIT_CODES
     assert "exit codes:" in run("--help").stdout
     assert "exit codes:" in run("lottery", "draw", "--help").stdout
+
+
+def test_out_that_is_a_device_or_fifo_is_never_replaced(drawn, tmp_path, capsys):
+    """Renaming a temporary file over ``/dev/null`` (as root) would replace the device:
+    a non-regular --out is refused before anything happens."""
+    pool, entrants = drawn
+    fifo = tmp_path / "out.fifo"
+    os.mkfifo(fifo)
+    before = pool.read_bytes()
+    for out in ("/dev/null", fifo):
+        for action in ("draw", "preview"):
+            p = cli(capsys, "lottery", action, pool, entrants, "-k", 2, "--out", out)
+            assert "not a regular file" in one_line_error(p, 2)
+    assert os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+    assert not os.path.isfile(fifo)
+    assert pool.read_bytes() == before
+
+
+def test_parallel_first_draws_with_expect_lottery_record_exactly_one(tmp_path):
+    """Four organisers start the same new pool at once with --expect-lottery 1: the
+    pool is loaded under the lock, so exactly one draw is recorded, the others exit 5."""
+    pool, entrants = tmp_path / "new.ffl", tmp_path / "e.csv"
+    write_entrants(entrants)
+    procs = [
+        subprocess.Popen(
+            [*FF, "lottery", "draw", str(pool), str(entrants), "-k", "2", "--create",
+             "--expect-lottery", "1", "--seed", str(i)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )
+        for i in range(4)
+    ]
+    codes = []
+    for p in procs:
+        codes.append(p.wait(timeout=240))
+        err = p.stderr.read()
+        p.stderr.close()
+        assert "Traceback" not in err
+    assert sorted(codes) == [0, 5, 5, 5], codes
+    loaded = ff.LotteryPool.load(pool)
+    assert loaded.n_lotteries == 1
+    assert loaded.seeds.tolist() == [codes.index(0)]

@@ -222,3 +222,21 @@ def test_readme_what_entrants_will_see_table_is_measured():
         assert int(sel.sum()) == n, label
         assert np.ptp(pi[sel]) == 0.0  # identical within the group
         assert round(float(pi[sel][0]), 4) == p, label
+
+
+def test_titles_wrap_instead_of_being_cut_in_narrow_pictures():
+    mpl = pytest.importorskip("matplotlib")
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fastfair import plotting
+
+    pool = ff.LotteryPool("narrow")
+    ids = [f"a-rather-long-entrant-name-{i}" for i in range(30)]
+    for t in range(3):
+        pool.run_lottery(np.ones(30), 7, seed=t, ids=ids)
+    figs = plotting.lottery_figures(pool, size=(600, 400))
+    for name, fig in figs.items():
+        assert _inside(fig, fig.axes[0].title), name
+    assert "\n" in figs["odds"].axes[0].get_title()  # wrapped, not cut
+    plt.close("all")

@@ -616,3 +616,21 @@ def test_old_states_continue_with_the_index_rule():
     assert b.tie_break == "index"
     np.testing.assert_array_equal(a.run(V[100:]), b.run(V[100:]))
     assert a.bound() == b.bound()
+
+
+def test_many_joins_stay_cheap_and_restore():
+    """add_agent is amortised O(1) for prop (unit weights) and public decisions, and a
+    state with many added agents restores in one reallocation."""
+    a = ff.OnlineAllocator(1)
+    pdm = ff.PublicDecisionMaker(1)
+    for _ in range(100_000):
+        a.add_agent()
+        pdm.add_agent()
+    assert a.n_agents == pdm.n_agents == 100_001
+    v = np.zeros(a.n_agents)
+    v[-1] = 1.0
+    assert a.step(v) == a.n_agents - 1
+    b = pickle.loads(pickle.dumps(a))
+    assert b.n_agents == a.n_agents and b.bound() == a.bound()
+    c = pickle.loads(pickle.dumps(pdm))
+    assert c.n_agents == pdm.n_agents

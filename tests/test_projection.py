@@ -241,3 +241,19 @@ def test_equal_inputs_give_bit_identical_outputs(n_max, rng):
         assert abs(math.fsum(x) - k) <= 8 * EPS * max(1.0, k)
         pi = ff.fair_probabilities(np.maximum(y, 0), np.maximum(-y, 0), float(int(k)))
         _assert_ties_kept(y, pi)
+
+
+@pytest.mark.parametrize("n", [3000, 60_000])
+@pytest.mark.parametrize("c", [2.0**11, 2.0**30, -(2.0**40), 2.0**50])
+def test_large_shifted_instances_equal_the_unshifted_ones(n, c, rng):
+    # offsets on the grid of ulp(c): y = c + o and y - c = o are both exact, so the
+    # projection of y must equal that of o (solved near 0, where floats are fine)
+    q = np.spacing(abs(c))
+    o = np.round(rng.normal(size=n) * 3 / q) * q
+    y = c + o
+    assert np.array_equal(y - c, o)
+    for k in (1.0, n / 7 + 0.5, n - 2.0):
+        x = ff.project_capped_simplex(y, k)
+        np.testing.assert_allclose(x, ff.project_capped_simplex(o, k), rtol=0, atol=1e-12)
+        assert abs(math.fsum(x) - k) <= 8 * EPS * max(1.0, k)
+        _assert_ties_kept(y, x)

@@ -648,3 +648,26 @@ def test_pdm_run_with_one_available_mask():
     assert set(got.tolist()) <= {1, 2}
     np.testing.assert_array_equal(got, [b.step(u, available=av) for u in U])
     np.testing.assert_array_equal(a.deficits, b.deficits)
+
+
+# ---- invariances of the engine ---------------------------------------------------------------
+
+
+def test_prop_engine_idle_agent_and_label_permutation():
+    # an always-ineligible extra agent changes no decision; relabelling the agents
+    # relabels the decisions (continuous values: no exact value ties)
+    rng = np.random.default_rng(31)
+    n, T = 6, 1500
+    V = rng.random((T, n)) + 1e-3
+    M = rng.random((T, n)) < 0.7
+    M[np.arange(T), rng.integers(0, n, T)] = True
+    w = np.exp(rng.normal(size=n))
+    base = ff.OnlineAllocator(n, "prop", p=3.0, weights=w).run(V, eligible=M)
+    extra = ff.OnlineAllocator(n + 1, "prop", p=3.0, weights=np.append(w, 3.0)).run(
+        np.hstack([V, rng.random((T, 1))]), eligible=np.hstack([M, np.zeros((T, 1), bool)]))
+    np.testing.assert_array_equal(extra, base)
+    perm = rng.permutation(n)  # agent i is called perm[i]
+    inv = np.argsort(perm)
+    relabelled = ff.OnlineAllocator(n, "prop", p=3.0, weights=w[inv]).run(
+        V[:, inv], eligible=M[:, inv])
+    np.testing.assert_array_equal(relabelled, perm[base])

@@ -213,7 +213,7 @@ def test_weighted_shares_follow_weights_on_common_values():
     rng = np.random.default_rng(0)
     w = np.array([1.0, 2.0, 4.0])
     r = ext.PropExtReference(3, weights=w)
-    V = np.outer(rng.random(1500) + 0.5, np.ones(3))
+    V = np.outer(rng.random(1000) + 0.5, np.ones(3))
     for v in V:
         r.step(v)
     np.testing.assert_allclose(r.own / V.sum(axis=0), w / w.sum(), atol=0.01)
@@ -304,8 +304,8 @@ def test_always_ineligible_agent_changes_nothing(notion):
 def test_equal_weights_equal_unweighted():
     rng = np.random.default_rng(31)
     n = 6
-    V = ref.random_stream(rng, 500, n, "mixed")
-    masks = rng.random((500, n)) < 0.6
+    V = ref.random_stream(rng, 300, n, "mixed")
+    masks = rng.random((300, n)) < 0.6
     masks[:, 0] = True
     a = ext.PropExtReference(n)
     for c in (1.0, 2.5):
@@ -330,7 +330,7 @@ def test_equal_weights_equal_unweighted():
 def test_no_extension_equals_plain_reference(notion, R, X, discount):
     rng = np.random.default_rng(41)
     n = 5
-    T = 400 if discount is None else 150
+    T = 250 if discount is None else 120
     if notion == "pdm":
         V = rng.random((T, n, 3)) * (rng.random((T, n, 3)) < 0.6)
     else:
@@ -374,7 +374,7 @@ def test_extended_bound_formula():
 def test_reference_within_bound_and_checker_agrees(notion, p, discount):
     rng = np.random.default_rng([ord(notion[0]), int(p or 0), int(100 * (discount or 0))])
     n0 = 4
-    ops = ext.random_ops(rng, n0, 700 if discount is None else 300, notion, mask_rate=0.4,
+    ops = ext.random_ops(rng, n0, 500 if discount is None else 300, notion, mask_rate=0.4,
                          churn_rate=0.02, weighted=notion == "prop", max_agents=8)
     r = ext.make_reference(notion, n0, p=p, discount=discount)
     dec, md, bd = [], [], []

@@ -403,7 +403,9 @@ class OnlineAllocator(_PotentialRule):
         Its quality variables start at deficit 0 and count only items from now on
         (prop: one deficit; ef: the 2(n-1) pairs with the new agent). From now on
         ``values`` and ``eligible`` need one more entry. ``weight`` (prop only) is its
-        entitlement; any other notion accepts only 1.
+        entitlement; any other notion accepts only 1. Cost: amortised O(1) for prop
+        with unit weights (O(n) with weights), O(n^2) for ef (the pair matrices are
+        re-laid out).
         """
         self._require_churn()
         w = _check_weight(weight)

@@ -69,6 +69,22 @@ def _new_axes(ax: Optional[Any]) -> Any:
     return ax
 
 
+def _title(ax: Any, text: str, share: float = 0.95) -> None:
+    """Set a title that fits ``share`` of the figure's width (a title is centred over
+    its axes: pass less when a colorbar or long tick labels narrow them), wrapped onto
+    more lines when the picture is narrow, so it is never cut off at the edge."""
+    import textwrap
+
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    size_pt = FontProperties(size=rcParams["axes.titlesize"]).get_size_in_points()
+    width_px = ax.figure.get_figwidth() * ax.figure.dpi
+    # an average character is about 0.6 em wide
+    chars = max(20, int(share * width_px / (0.6 * size_pt * ax.figure.dpi / 72)))
+    ax.set_title("\n".join(textwrap.wrap(text, chars)) if len(text) > chars else text)
+
+
 def _integer_ticks(axis: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
@@ -219,21 +235,23 @@ def plot_deviation_histogram(
     for j, (label, values, colour) in enumerate(series):
         counts, _ = np.histogram(values, bins=edges)
         if values.size:
-            label = f"{label}: largest |wins - deserved| {np.abs(values).max():.2f}"
+            label = f"{label} (largest |.| {np.abs(values).max():.2f})"
         if j == 0:
             ax.stairs(counts, edges, fill=True, color=colour, alpha=0.55, label=label)
         else:
             ax.stairs(counts, edges, color=colour, linewidth=1.8, label=label)
     ax.axvline(0, color="k", linewidth=0.8)
-    ax.set_xlabel("wins - deserved seats (negative: owed seats)")
+    ax.set_xlabel("wins - deserved seats (< 0: owed seats)")
     ax.set_ylabel("entrants")
     _integer_ticks(ax.yaxis)
     ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-    ax.set_title(
-        f"Wins minus deserved seats after {pool.n_lotteries} lotteries "
+    n_lot = pool.n_lotteries
+    _title(
+        ax,
+        f"Wins minus deserved seats after {n_lot} lotter{'y' if n_lot == 1 else 'ies'} "
         f"({dev.size:,} entrants)"
     )
-    ax.legend(loc="upper right", fontsize=9)
+    ax.legend(loc="best", fontsize=9)
     return ax
 
 
@@ -284,14 +302,17 @@ def plot_odds_by_drought(pool: LotteryPool, t: int = -1, ax: Optional[Any] = Non
     ax.set_xticks(range(x_max + 1))
     ax.set_xlim(-0.6, x_max + 0.6)
     ax.set_ylim(-0.03, 1.08)
-    ax.set_xlabel("lotteries entered without a win (since the last win, or since joining)")
+    ax.set_xlabel("lotteries lost since the last win (or since joining)")
     ax.set_ylabel(f"win probability in lottery {tt + 1}")
     k = int(pool.lottery_sizes[tt])
-    ax.set_title(f"Odds by years without a win: lottery {tt + 1} "
+    _title(ax, f"Odds by years without a win: lottery {tt + 1} "
                  f"({int(entered.sum()):,} entrants, {k:,} winners; numbers = entrants)")
     if handles:
         ax.legend([h for h, _ in handles], [lab for _, lab in handles],
                   loc="upper left", fontsize=9)
+    else:
+        ax.text(0.5, 0.5, f"nobody entered lottery {tt + 1}", transform=ax.transAxes,
+                ha="center", va="center", fontsize=14, color="#666")
     return ax
 
 
@@ -313,16 +334,16 @@ def plot_unfairness_over_lotteries(
                         alpha=0.25, linewidth=0)
         ax.plot(x, np.median(base, axis=0), color=_BASE, linewidth=1.8, marker="s",
                 markersize=4,
-                label=f"independent draws, same deserved seats (median, range of {runs})")
+                label=f"independent draws (median and range of {runs})")
     ax.plot(x, ours, color=_OURS, linewidth=2.4, marker="o", markersize=5,
-            label="fastfair (fair probabilities)")
+            label="fastfair")
     ax.axhline(1.0, color="k", linewidth=0.8, linestyle="--")
     ax.set_xlabel("lottery")
-    ax.set_ylabel("max over entrants of |wins - deserved seats|")
+    ax.set_ylabel("largest |wins - deserved seats|")
     _integer_ticks(ax.xaxis)
     ax.set_xlim(0.5, max(n_lot, 1) + 0.5)
     ax.set_ylim(bottom=0)
-    ax.set_title(f"Largest unfairness after each lottery ({pool.n_entrants:,} members)")
+    _title(ax, f"Largest unfairness after each lottery ({pool.n_entrants:,} members)")
     ax.legend(loc="upper left", fontsize=9)
     return ax
 
@@ -365,7 +386,7 @@ def _heatmap(
     else:
         _integer_ticks(ax.yaxis)
     ax.set_ylabel("entrant")
-    ax.set_title(title)
+    _title(ax, title, share=0.6)
     if annotate:
         for (i, t), v in np.ndenumerate(data):
             ax.text(t, i, f"{v:.2g}", ha="center", va="center", fontsize=7)

@@ -217,7 +217,7 @@ inline double threshold_in_unit_bracket(const double* z, std::size_t n, double k
 template <class Z>
 inline void finish_projection(const Z& z, std::size_t n, double k, double lam, double* x) {
     constexpr double eps = std::numeric_limits<double>::epsilon();
-    double r = 0.0, n_free = 0.0;
+    double r = 0.0, n_free = 0.0, free_mass = 0.0;
     // x = clip(z - lam); returns the residual k - sum x (accurate sum: four interleaved
     // Kahan lanes, every x_i in [0, 1]) and counts the free entries.
     const auto clip_and_sum = [&](bool from_z, double delta) {
@@ -231,36 +231,46 @@ inline void finish_projection(const Z& z, std::size_t n, double k, double lam, d
                 x[i] = fr ? clip01(xi + delta) : xi;
             }
         }
+        // The ones are counted (exactly) and only the free entries are summed, so the
+        // residual (k - #ones) - sum(free) is resolved to the ulps of the free mass,
+        // not of k (k - #ones is exact: a multiple of ulp(k), below k).
         constexpr std::size_t L = 4;
-        double sum[L] = {}, comp[L] = {}, nf[L] = {};
+        double sum[L] = {}, comp[L] = {}, nf[L] = {}, no[L] = {};
         const std::size_t n_main = n - n % L;
         for (std::size_t i = 0; i < n_main; i += L) {
             for (std::size_t l = 0; l < L; ++l) {
                 const double xi = x[i + l];
-                nf[l] += static_cast<double>((xi > 0.0) & (xi < 1.0));
-                const double yk = xi - comp[l];
+                const double fr = static_cast<double>((xi > 0.0) & (xi < 1.0));
+                nf[l] += fr;
+                no[l] += static_cast<double>(xi >= 1.0);
+                const double yk = xi * fr - comp[l];
                 const double t = sum[l] + yk;
                 comp[l] = (t - sum[l]) - yk;
                 sum[l] = t;
             }
         }
         NeumaierSum total;
-        double nfree = 0.0;
+        double nfree = 0.0, nones = 0.0;
         for (std::size_t i = n_main; i < n; ++i) {
-            total.add(x[i]);
-            nfree += static_cast<double>((x[i] > 0.0) & (x[i] < 1.0));
+            const bool fr = (x[i] > 0.0) & (x[i] < 1.0);
+            if (fr) total.add(x[i]);
+            nfree += static_cast<double>(fr);
+            nones += static_cast<double>(x[i] >= 1.0);
         }
         for (std::size_t l = 0; l < L; ++l) {
             total.add(sum[l]);
             total.add(-comp[l]);
             nfree += nf[l];
+            nones += no[l];
         }
-        r = k - total.value();
+        r = (k - nones) - total.value();
         n_free = nfree;
+        free_mass = k - nones;
     };
     clip_and_sum(true, 0.0);
-    const double good = eps * k;  // a residual this small is left alone
-    for (int round = 0; round < 4 && std::fabs(r) > good && n_free > 0.0; ++round) {
+    // a residual this small is left alone (eps of the free mass, or of 1 if none)
+    const auto good = [&] { return eps * std::max(std::fabs(free_mass), 1e-300); };
+    for (int round = 0; round < 4 && std::fabs(r) > good() && n_free > 0.0; ++round) {
         const double next = lam - r / n_free;
         if (next == lam) break;  // lam moves in ulps: the offset below does the rest
         const double old_r = r;
@@ -273,7 +283,7 @@ inline void finish_projection(const Z& z, std::size_t n, double k, double lam, d
             break;
         }
     }
-    for (int round = 0; round < 2 && std::fabs(r) > good && n_free > 0.0; ++round)
+    for (int round = 0; round < 2 && std::fabs(r) > good() && n_free > 0.0; ++round)
         clip_and_sum(false, r / n_free);
 }
 

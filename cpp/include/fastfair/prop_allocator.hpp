@@ -52,13 +52,15 @@ public:
     // eligible) or n bytes (0/1). The caller guarantees that at least one active agent
     // is eligible (validated by the bindings).
     std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
-        if (mask == nullptr && n_active_ == n_) return step_impl<false>(v);
+        const bool by_value = tie_ == TieBreak::Value;
+        if (mask == nullptr && n_active_ == n_)
+            return by_value ? step_impl<false, true>(v) : step_impl<false, false>(v);
         for (std::size_t i = 0; i < n_; ++i) {
             const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
             e_[i] = e;
             ve_[i] = e ? v[i] : 0.0;
         }
-        return step_impl<true>(ve_.data());
+        return by_value ? step_impl<true, true>(ve_.data()) : step_impl<true, false>(ve_.data());
     }
 
     // mask: nullptr, one row of n bytes for every round (mask_stride 0) or T rows.
@@ -76,6 +78,7 @@ public:
     }
 
     // Churn. add_agent: a new agent with deficit 0, counting only items from now on.
+    // Amortised O(1) with unit weights (O(n) with weights, for sigma2).
     std::size_t add_agent(double weight) {
         require_agents(n_ + 1);
         moments_.fold(plain_sigma2());
@@ -87,8 +90,27 @@ public:
         act_.push_back(1);
         ++n_;
         resize_scratch();
-        refresh_weights();
+        // the same sum, in the same order, as refresh_weights (new agent last)
+        W_all_ += weight;
+        ++n_active_;
+        unit_w_ = unit_w_ && weight == 1.0;
+        sigma2_all_ = sigma2_of(W_all_, n_active_, nullptr);
         return n_ - 1;
+    }
+    // Grow to n agents in one reallocation (new agents active, weight 1, deficit 0).
+    void grow_to(std::size_t n) {
+        if (n <= n_) return;
+        require_agents(n);
+        moments_.fold(plain_sigma2());
+        D_.resize(n, 0.0);
+        M_.resize(n, 0.0);
+        total_.resize(n, 0.0);
+        own_.resize(n, 0.0);
+        w_.resize(n, 1.0);
+        act_.resize(n, 1);
+        n_ = n;
+        resize_scratch();
+        refresh_weights();
     }
     void remove_agent(std::size_t i) noexcept {
         act_[i] = 0;
@@ -126,17 +148,13 @@ public:
         W_all_ = W;
         sigma2_all_ = n_active_ == 0 ? 0.0 : sigma2_of(W, n_active_, nullptr);
     }
-    void resize_scratch() {
-        dm_.assign(n_, 0.0);
-        lm_.assign(n_, 0.0);
-        lg_.assign(n_, 0.0);
-        delta_.assign(n_, 0.0);
-        ve_.assign(n_, 0.0);
-        e_.assign(n_, 0);
-    }
-    // Grow an engine to n agents (state restore), all new agents active with weight 1.
-    void grow_to(std::size_t n) {
-        while (n_ < n) add_agent(1.0);
+    void resize_scratch() {  // amortised: scratch contents never outlive a step
+        dm_.resize(n_, 0.0);
+        lm_.resize(n_, 0.0);
+        lg_.resize(n_, 0.0);
+        delta_.resize(n_, 0.0);
+        ve_.resize(n_, 0.0);
+        e_.resize(n_, 0);
     }
 
     // State (public for the bindings' get_state / set_state).
@@ -165,7 +183,7 @@ private:
         return (nd - 1.0) / (nd * nd);
     }
 
-    template <bool Masked>
+    template <bool Masked, bool by_value>
     std::int64_t step_impl(const double* v) noexcept {
         const std::size_t n = n_;
         const double p = p_;
@@ -202,7 +220,6 @@ private:
         }
         // S(a) - sum_i phi(miss_i) = phi(get_a) - phi(miss_a); minimise it.
         const double shift = lmax > kLogFastLimit ? lmax : 0.0;
-        const bool by_value = tie_ == TieBreak::Value;
         std::size_t best = n;
         double best_delta = INFINITY;
         double base = 0.0;  // sum_i (phi(miss_i) - 1), or sum_i phi(miss_i) e^-shift
@@ -210,17 +227,21 @@ private:
             const double lm = lm_[i], lg = lg_[i];
             // Unshifted, compare phi - 1 = expm1(log phi): exact even for deficits so
             // small that phi rounds to 1.
-            double delta = 0.0;
-            if (shift == 0.0) {
+            double delta;
+            if (!by_value) {  // the original expression, operation for operation
+                delta = (lm == lg)       ? 0.0
+                        : (shift == 0.0) ? phi_minus_1(lg) - phi_minus_1(lm)
+                                         : std::exp(lg - shift) - std::exp(lm - shift);
+            } else if (shift == 0.0) {
                 const double a = lm == 0.0 ? 0.0 : phi_minus_1(lm);
-                if (lm != lg) delta = phi_minus_1(lg) - a;
-                if (by_value) base += a;
+                delta = lm != lg ? phi_minus_1(lg) - a : 0.0;
+                base += a;
             } else {
                 const double a = std::exp(lm - shift);
-                if (lm != lg) delta = std::exp(lg - shift) - a;
-                if (by_value) base += a;
+                delta = lm != lg ? std::exp(lg - shift) - a : 0.0;
+                base += a;
             }
-            delta_[i] = delta;
+            if (by_value) delta_[i] = delta;
             if (Masked && !e_[i]) continue;
             if (delta < best_delta) {
                 best_delta = delta;

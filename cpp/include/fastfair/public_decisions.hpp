@@ -127,19 +127,24 @@ public:
     }
 
     std::size_t add_agent() {
-        require_agents(n_ + 1);
+        grow_to(n_ + 1);
+        return n_ - 1;
+    }
+    // Grow to n agents in one reallocation (new agents active, deficit 0).
+    void grow_to(std::size_t n) {
+        if (n <= n_) return;
+        require_agents(n);
         const double nd = static_cast<double>(n_);
         moments_.fold((nd - 1.0) / (nd * nd));
-        D_.push_back(0.0);
-        R_.push_back(0.0);
-        U_.push_back(0.0);
-        act_.push_back(1);
-        ++n_;
-        ++n_active_;
-        base_.assign(n_, 0.0);
-        rn_.assign(n_, 0.0);
+        D_.resize(n, 0.0);
+        R_.resize(n, 0.0);
+        U_.resize(n, 0.0);
+        act_.resize(n, 1);
+        n_active_ += n - n_;
+        n_ = n;
+        base_.resize(n_, 0.0);  // amortised: scratch contents never outlive a step
+        rn_.resize(n_, 0.0);
         l_.clear();
-        return n_ - 1;
     }
     void remove_agent(std::size_t i) noexcept {
         if (act_[i]) --n_active_;
@@ -150,10 +155,6 @@ public:
         n_active_ = 0;
         for (std::size_t i = 0; i < n_; ++i) n_active_ += act_[i] ? 1 : 0;
     }
-    void grow_to(std::size_t n) {
-        while (n_ < n) add_agent();
-    }
-
     double deficit(std::size_t i) const noexcept { return norm_deficit(D_[i], R_[i]); }
     double max_deficit() const noexcept {
         double mx = 0.0;

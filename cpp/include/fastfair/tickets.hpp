@@ -277,10 +277,7 @@ public:
             for (int r = R - 1; r >= 0; --r) sum = clo[r] - x * sum;  // sum (-x)^r c_r
             f[c] = w_[c] * q_[c] * std::min(1.0, std::max(0.0, sum));
         }
-        for (std::size_t c = a; c < b; ++c) {
-            const double Fm = deconvolve(p_[c], q_[c], lo, hi, k1);
-            f[c] = w_[c] * q_[c] * std::min(1.0, std::max(0.0, Fm));
-        }
+        deconvolve_range(a, b, lo, hi, k1, f);
         R = 0;
         for (std::size_t c = C_; c-- > b;) {
             const double x = q_[c];
@@ -324,33 +321,64 @@ private:
         return lo;
     }
 
-    // P(N_{-i} <= k1) for one entrant with probability p (q = 1-p) removed, by the
-    // forward (p <= 1/2) or backward (p > 1/2) recursion: both multiply errors by at
-    // most 1 per step.
-    double deconvolve(double p, double q, std::int64_t lo, std::int64_t hi,
-                      std::int64_t k1) const {
-        if (k1 < lo - 1) return 0.0;
-        const std::size_t W = static_cast<std::size_t>(hi - lo + 1);
-        if (p <= 0.5) {
-            double prev = 0.0, sum = 0.0;
-            const std::int64_t top = std::min(k1, hi);
-            for (std::int64_t j = lo; j <= top; ++j) {
-                const double cur = (pmf_[static_cast<std::size_t>(j - lo)] - p * prev) / q;
-                sum += cur;
-                prev = cur;
+    // P(N_{-i} <= k1) for one entrant of each class c in [a, b) removed, by the
+    // forward (p <= 1/2) or backward (p > 1/2) recursion P_j = q Q_j + p Q_{j-1}: both
+    // multiply earlier errors by at most 1 per step. Classes are run four at a time
+    // (independent recursions: the latency of one hides behind the others).
+    void deconvolve_range(std::size_t a, std::size_t b, std::int64_t lo, std::int64_t hi,
+                          std::int64_t k1, double* f) const {
+        constexpr std::size_t V = 4;
+        const double* P = pmf_.data();
+        auto put = [&](std::size_t c, double Fm) {
+            f[c] = w_[c] * q_[c] * std::min(1.0, std::max(0.0, Fm));
+        };
+        if (a >= b) return;
+        if (k1 < lo - 1) {
+            for (std::size_t c = a; c < b; ++c) put(c, 0.0);
+            return;
+        }
+        std::size_t split = a;  // first class with p > 1/2
+        while (split < b && p_[split] <= 0.5) ++split;
+        // forward: Q_j = (P_j - p Q_{j-1}) / q from Q_{lo-1} = 0; F = sum_{j<=k1} Q_j
+        const std::int64_t top = std::min(k1, hi);
+        for (std::size_t c0 = a; c0 < split; c0 += V) {
+            const std::size_t nv = std::min(V, split - c0);
+            double pp[V], iq[V], prev[V] = {0, 0, 0, 0}, sum[V] = {0, 0, 0, 0};
+            for (std::size_t l = 0; l < V; ++l) {
+                const std::size_t c = c0 + std::min(l, nv - 1);
+                pp[l] = p_[c];
+                iq[l] = 1.0 / q_[c];
             }
-            return sum;
+            for (std::int64_t j = lo; j <= top; ++j) {
+                const double Pj = P[j - lo];
+                for (std::size_t l = 0; l < V; ++l) {
+                    const double cur = (Pj - pp[l] * prev[l]) * iq[l];
+                    sum[l] += cur;
+                    prev[l] = cur;
+                }
+            }
+            for (std::size_t l = 0; l < nv; ++l) put(c0 + l, sum[l]);
         }
         // backward: Q_{j-1} = (P_j - q Q_j) / p from Q_hi = 0; F = 1 - sum_{j>k1} Q_j
-        double next = 0.0, upper = 0.0;
-        for (std::int64_t j = hi; j >= lo + 1; --j) {
-            const double cur = (pmf_[static_cast<std::size_t>(j - lo)] - q * next) / p;
-            if (j - 1 > k1) upper += cur;
-            next = cur;
-            if (j - 1 <= k1) break;
+        const std::int64_t stop = std::max(k1 + 2, lo + 1);
+        for (std::size_t c0 = split; c0 < b; c0 += V) {
+            const std::size_t nv = std::min(V, b - c0);
+            double qq[V], ip[V], next[V] = {0, 0, 0, 0}, upper[V] = {0, 0, 0, 0};
+            for (std::size_t l = 0; l < V; ++l) {
+                const std::size_t c = c0 + std::min(l, nv - 1);
+                qq[l] = q_[c];
+                ip[l] = 1.0 / p_[c];
+            }
+            for (std::int64_t j = hi; j >= stop; --j) {
+                const double Pj = P[j - lo];
+                for (std::size_t l = 0; l < V; ++l) {
+                    const double cur = (Pj - qq[l] * next[l]) * ip[l];
+                    upper[l] += cur;
+                    next[l] = cur;
+                }
+            }
+            for (std::size_t l = 0; l < nv; ++l) put(c0 + l, 1.0 - upper[l]);
         }
-        (void)W;
-        return 1.0 - upper;
     }
 
     // pmf_[j] = P(N = lo + j), j in [0, L), by the inverse DFT of the characteristic

@@ -405,7 +405,11 @@ def _show(delimiter: str) -> str:
 
 
 def write_text_atomic(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (see :func:`fastfair._atomic.atomic_write`)."""
+    """Write ``text`` to ``path`` atomically (see :func:`fastfair._atomic.atomic_write`);
+    an existing ``path`` that is not a regular file (a device, a FIFO) is refused."""
+    from .staging import refuse_special_file
+
+    refuse_special_file(os.fspath(path))
     with atomic_write(path, "w", encoding="utf-8", newline="") as fh:
         fh.write(text)
 

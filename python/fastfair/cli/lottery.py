@@ -1,7 +1,10 @@
 """``fastfair lottery``: fair repeated lotteries for organisers.
 
-    fastfair lottery draw    POOL ENTRANTS.csv -k K [--seed S] [--out WINNERS.csv] [--create]
-                             [--expect-lottery N] [--lock-timeout SECONDS]
+    fastfair lottery draw    POOL ENTRANTS.csv -k K [--seed S | --seed-string TEXT]
+                             [--out WINNERS.csv] [--create] [--expect-lottery N]
+                             [--waitlist M [--waitlist-out WAITLIST.csv]]
+                             [--lock-timeout SECONDS]
+    fastfair lottery decline POOL ID [--expect-lottery N] [--lock-timeout SECONDS]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
     fastfair lottery verify  POOL
     fastfair lottery history POOL [--out HISTORY.csv]
@@ -39,7 +42,7 @@ import numpy as np
 from .argtypes import positive_int, whole_number
 from . import outputs as out_files
 from .errors import CliError, EXIT_CODES_HELP, NotWritableError, UnexpectedStateError
-from .files import add_csv_options, read_entrants
+from .files import add_csv_options, csv_text, read_entrants
 from .locking import add_lock_option, pool_lock
 from .staging import StagedOutputs, check_output_path
 
@@ -70,6 +73,14 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--seed", type=int, default=None,
                    help="an integer in [0, 2**64) that makes the draw publicly "
                         "re-playable (default: fresh OS entropy, recorded)")
+    d.add_argument("--seed-string", default=None, metavar="TEXT",
+                   help="a published string (lottery numbers, a beacon value) whose "
+                        "SHA-256 gives the 64-bit seed; recorded with the lottery")
+    d.add_argument("--waitlist", type=whole_number, default=0, metavar="M",
+                   help="also draw M ordered alternates among those who did not win, "
+                        "by the same fairness rule (see `lottery decline`)")
+    d.add_argument("--waitlist-out", default=None, metavar="FILE",
+                   help="CSV file of the waitlist (position, id, lottery, seed)")
     d.add_argument("--create", action="store_true",
                    help="start a new pool if the pool file does not exist")
     d.add_argument("--name", default=None, help="name of a new pool (with --create)")
@@ -88,6 +99,16 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--create", action="store_true",
                    help="preview against an empty pool if the pool file does not exist")
     v.set_defaults(run=_run_preview)
+
+    x = lsub.add_parser("decline", help="a winner declines: the next alternate gets "
+                        "the seat", epilog=EXIT_CODES_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    x.add_argument("pool", help="the pool file")
+    x.add_argument("entrant", metavar="ID", help="id of the winner who declines")
+    x.add_argument("--expect-lottery", type=positive_int, default=None, metavar="N",
+                   help="refuse (exit code 5) unless the pool's last lottery is number N")
+    add_lock_option(x)
+    x.set_defaults(run=_run_decline)
 
     c = lsub.add_parser("verify", help="re-check a pool's whole history",
                         epilog=EXIT_CODES_HELP,
@@ -159,6 +180,14 @@ def _check_outputs(args: argparse.Namespace) -> None:
     if args.out is not None:
         check_output_path(args.out, "--out", pool=args.pool,
                           protected={"the entrants file": args.entrants})
+    wl_out = getattr(args, "waitlist_out", None)
+    if wl_out is not None:
+        check_output_path(wl_out, "--waitlist-out", pool=args.pool,
+                          protected={"the entrants file": args.entrants})
+        if args.out is not None and os.path.abspath(wl_out) == os.path.abspath(args.out):
+            raise CliError("--waitlist-out and --out must be different files")
+    if getattr(args, "seed", None) is not None and getattr(args, "seed_string", None):
+        raise CliError("give --seed or --seed-string, not both")
 
 
 def _publish(text: str, out: Optional[str], what: str) -> None:
@@ -242,7 +271,9 @@ def _draw(
         pi = pool.preview(np.asarray(scores), args.k, ids=ids)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            won = pool.run_lottery(np.asarray(scores), args.k, seed=args.seed, ids=ids)
+            seed = args.seed_string if args.seed_string is not None else args.seed
+            won = pool.run_lottery(np.asarray(scores), args.k, seed=seed, ids=ids,
+                                   waitlist=args.waitlist)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
     return pi, won, [str(w.message) for w in caught]
@@ -272,6 +303,8 @@ def _run_draw(args: argparse.Namespace) -> int:
         pi, won, notes = _draw(pool, args, ids, scores)
         text = _winners_text(pool, ids, scores, pi, won)
         outputs = {} if args.out is None else {args.out: (text, "winners file")}
+        if args.waitlist_out is not None:
+            outputs[args.waitlist_out] = (_waitlist_text(pool), "waitlist file")
         _record_and_publish(args, pool, before, outputs)
     if args.out is None:
         sys.stdout.write(text)
@@ -280,9 +313,38 @@ def _run_draw(args: argparse.Namespace) -> int:
     print(
         f"recorded lottery {pool.n_lotteries} of pool {pool.name!r} ({args.pool}): "
         f"{int(np.count_nonzero(won))} winner(s) among "
-        f"{sum(1 for s in scores if s > 0)} entrant(s), seed {int(pool.seeds[-1])}",
+        f"{sum(1 for s in scores if s > 0)} entrant(s), seed {int(pool.seeds[-1])}"
+        + (f", {len(pool.waitlist())} alternate(s) on the waitlist" if args.waitlist else ""),
         file=sys.stderr,
     )
+    return 0
+
+
+def _waitlist_text(pool: Any) -> str:
+    """The last lottery's waitlist as CSV: position (1 = first alternate), id,
+    lottery, seed."""
+    seed, _text = out_files.pool_seed(pool)
+    rows = [(j + 1, x, pool.n_lotteries, seed) for j, x in enumerate(pool.waitlist())]
+    return csv_text(["position", "id", "lottery", "seed"], rows)
+
+
+def _run_decline(args: argparse.Namespace) -> int:
+    check_pool_path(args.pool, create=False)
+    with pool_lock(args.pool, args.lock_timeout):
+        pool = _load_pool(args.pool, create=False)
+        if pool.n_lotteries == 0:
+            raise CliError(f"pool {args.pool} holds no lottery yet")
+        n = args.expect_lottery
+        if n is not None and pool.n_lotteries != n:
+            msg = (f"--expect-lottery {n}: the last lottery of pool {args.pool} is "
+                   f"number {pool.n_lotteries}; nothing was changed")
+            raise UnexpectedStateError(msg)
+        try:
+            got = pool.decline(args.entrant)
+        except (ValueError, TypeError) as exc:
+            raise CliError(str(exc)) from None
+        _save_pool(pool, args.pool)
+    print(f"{args.entrant} declined lottery {pool.n_lotteries}: the seat goes to {got}")
     return 0
 
 

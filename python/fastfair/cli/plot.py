@@ -31,6 +31,8 @@ from .errors import CliError
 
 #: Largest side of a picture, in pixels (the default is 1200 x 800).
 MAX_SIDE_PX = 4000
+#: Smallest width and height: below them the text of a picture no longer fits.
+MIN_WIDTH_PX, MIN_HEIGHT_PX = 600, 400
 MAX_AGENTS = 100
 MAX_ROUNDS = 100_000
 #: Heatmaps draw one row per member: refused above this, even with --heatmaps yes.
@@ -79,9 +81,10 @@ def _size(text: str) -> tuple[int, int]:
     if not m:
         raise argparse.ArgumentTypeError(f"must look like 1200x800 (pixels), got {text!r}")
     w, h = int(m.group(1)), int(m.group(2))
-    if not (200 <= w <= MAX_SIDE_PX and 200 <= h <= MAX_SIDE_PX):
+    if not (MIN_WIDTH_PX <= w <= MAX_SIDE_PX and MIN_HEIGHT_PX <= h <= MAX_SIDE_PX):
         raise argparse.ArgumentTypeError(
-            f"each side must be in [200, {MAX_SIDE_PX}] pixels, got {w}x{h}")
+            f"must be between {MIN_WIDTH_PX}x{MIN_HEIGHT_PX} and "
+            f"{MAX_SIDE_PX}x{MAX_SIDE_PX} pixels, got {w}x{h}")
     return w, h
 
 

@@ -60,6 +60,22 @@ def check_output_path(out: str, what: str, *, pool: str, protected: dict[str, st
     if os.path.isdir(out):
         msg = f"{what} {out} is a directory; give a file name"
         raise CliError(msg)
+    refuse_special_file(out, what)
+
+
+def refuse_special_file(out: str, what: str = "output") -> None:
+    """Refuse an existing output that is not a regular file (a device such as
+    ``/dev/full``, a FIFO, a socket): renaming over it would replace it."""
+    try:
+        st = os.stat(out)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        msg = (
+            f"{what} {out} is not a regular file (a device, FIFO or socket); "
+            "leave out --out to write to standard output"
+        )
+        raise CliError(msg)
 
 
 class StagedOutputs:
@@ -82,6 +98,7 @@ class StagedOutputs:
         """Write ``text`` (UTF-8, ``\\n`` line endings) to a temporary file beside
         ``target``; :class:`NotWritableError` (exit code 4) if that fails."""
         target = resolve_target(target)  # a symlinked output is written through the link
+        refuse_special_file(target, what)
         directory = os.path.dirname(os.path.abspath(target))
         remove_stale_temporaries(target)
         tmp: Optional[str] = None

@@ -44,6 +44,9 @@ FLAG_TEXT = (
     (4, "winners differ from a re-draw with the recorded probabilities and seed"),
 )
 
+#: The message of a failed re-draw (flag 4), also used by the waitlist audit.
+REDRAW_TEXT = FLAG_TEXT[2][1]
+
 
 SEED_STRING_TEXT = "seed differs from the SHA-256 rule applied to the recorded seed string"
 

@@ -14,6 +14,7 @@ from numpy.typing import ArrayLike, NDArray
 from .. import _core, _pandas
 from .._seed import StrSeedLike
 from . import draw as _draw
+from . import waitlist as _waitlist
 from .audit import AuditReport, audit
 from .fileformat import READ_VERSIONS, SAVE_VERSION, dense_to_sparse, load_state, save_state
 from .members import Members
@@ -67,6 +68,8 @@ class LotteryPool:
         self._core = _core.LotteryPoolCore()
         self._members = Members(None)
         self._seed_strings: list[Optional[str]] = []
+        self._waitlists: list[list[int]] = []  # per lottery: alternates' positions
+        self._declines: list[list[tuple[int, Optional[int]]]] = []  # (decliner, by)
         self._busy = threading.Lock()
 
     @contextlib.contextmanager
@@ -229,6 +232,7 @@ class LotteryPool:
         k: int,
         seed: StrSeedLike = None,
         ids: Optional[Iterable[Union[str, int]]] = None,
+        waitlist: int = 0,
     ) -> NDArray[np.int8]:
         """Run one lottery: draw exactly ``k`` winners and record everything.
 
@@ -258,6 +262,13 @@ class LotteryPool:
             ``.index`` and ``.to_numpy()``) uses its index as ``ids`` unless ``ids``
             is given, and the winners come back as a Series with that index.
 
+        waitlist : int, optional
+            Also draw this many ordered alternates among the entrants who did not
+            win (``0 <= waitlist <= entrants - k``), by the same fairness rule: each
+            alternate is a fair one-seat draw among those still waiting, from a seed
+            derived from the lottery's seed (docs/waitlists.md). Read them with
+            :meth:`waitlist`; :meth:`decline` promotes them.
+
         Returns
         -------
         numpy.ndarray of int8, shape (n,)
@@ -277,7 +288,7 @@ class LotteryPool:
         scores, series = _pandas.unwrap(scores)
         id_list = _pandas.ids_list(_pandas.series_ids(series, ids))
         with self._exclusive():
-            winners = self._run_lottery(scores, k, seed, id_list)
+            winners = self._run_lottery(scores, k, seed, id_list, waitlist)
         return _pandas.rewrap(winners, series)  # type: ignore[no-any-return]
 
     def _run_lottery(
@@ -286,8 +297,17 @@ class LotteryPool:
         k: int,
         seed: StrSeedLike,
         ids: Optional[Sequence[str]],
+        waitlist: Any = 0,
     ) -> NDArray[np.int8]:
         entries = self._members.align(scores, ids, self.n_entrants)
+        m = _draw.as_count(waitlist, "waitlist")
+        kk = _draw.as_count(k)
+        entered = int(np.count_nonzero(
+            (entries.dense if entries.dense is not None else entries.scores) > 0))
+        if m and kk <= entered < kk + m:
+            msg = (f"waitlist must be <= entrants - k = {entered - kk} (the entrants who "
+                   f"do not win), got {m}")
+            raise ValueError(msg)
         n_before = self.n_entrants
         t_before = self.n_lotteries
 
@@ -304,7 +324,106 @@ class LotteryPool:
         winners, seed_string = _draw.draw(self._core, entries, k, seed, warn_new_members)
         self._members.extend(entries.new_ids, ids is not None)
         self._seed_strings.append(seed_string)
+        self._waitlists.append(self._draw_alternates(m) if m else [])
+        self._declines.append([])
         return winners
+
+    def _draw_alternates(self, m: int) -> list[int]:
+        """The ordered alternates of the lottery just committed."""
+        t = self.n_lotteries - 1
+        _size, pos, scores, _pi, won = self._core.column(t)
+        waiting = np.zeros(self.n_entrants, dtype=bool)
+        waiting[pos[(scores > 0) & (won == 0)]] = True
+        return _waitlist.draw_alternates(self._core.cumulative_deserved, self._core.wins,
+                                         waiting, m, int(self._core.seeds[t]))
+
+    # ---- waitlists and declines --------------------------------------------------
+    def _lottery_index(self, t: Any) -> int:
+        n_t = self.n_lotteries
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+            msg = f"t must be an int, got {type(t).__name__}"
+            raise TypeError(msg)
+        if not -n_t <= t < n_t:
+            msg = f"t must lie in [-{n_t}, {n_t}) for a pool of {n_t} lotteries, got {t}"
+            raise IndexError(msg)
+        return int(t) % n_t
+
+    def waitlist(self, t: int = -1) -> list[Union[str, int]]:
+        """The ordered alternates of lottery ``t`` (default: the last), as drawn:
+        ids, or positions in a pool without ids (promoted ones included; see
+        :meth:`declines`). Empty when the lottery was drawn without a waitlist."""
+        with self._exclusive():
+            tt = self._lottery_index(t)
+            return [self._members.label(p) for p in self._waitlists[tt]]
+
+    def declines(self, t: int = -1) -> list[tuple[Union[str, int], Optional[Union[str, int]]]]:
+        """The declines of lottery ``t`` in order: ``(decliner, replacement)``."""
+        with self._exclusive():
+            tt = self._lottery_index(t)
+            label = self._members.label
+            return [(label(d), None if r is None else label(r))
+                    for d, r in self._declines[tt]]
+
+    def decline(self, entrant: Union[str, int], t: int = -1) -> Union[str, int]:
+        """A winner of lottery ``t`` declines the seat: it goes to the next alternate.
+
+        Accounting: the replacement is counted as a winner of lottery ``t`` (the win
+        enters its wins and so its future odds); the decliner is counted as not having
+        won it (as if it had lost). The decline is recorded, saved and checked by
+        :meth:`verify`.
+
+        Parameters
+        ----------
+        entrant : str or int
+            The winner who declines (an id; a position in a pool without ids).
+        t : int
+            The lottery; only the last one takes declines (the next lottery's odds
+            depend on its winners), so ``t`` must be ``-1`` or ``n_lotteries - 1``.
+
+        Returns
+        -------
+        str or int
+            The replacement (id, or position in a pool without ids).
+
+        Raises
+        ------
+        ValueError, TypeError, IndexError
+            Not the last lottery, not a member, not a winner of that lottery, or no
+            alternate still waiting (the seat then stays counted as the decliner's:
+            a lottery always records exactly ``k`` winners); the pool is then
+            unchanged.
+        """
+        with self._exclusive():
+            tt = self._lottery_index(t)
+            if tt != self.n_lotteries - 1:
+                msg = (f"t: only the last lottery ({self.n_lotteries}) takes declines; "
+                       f"lottery {tt + 1} is settled because a later one was drawn")
+                raise ValueError(msg)
+            pos = self._members.position_of(entrant, self.n_entrants)
+            state = list(self._core.state())
+            lengths, positions, winners = state[1], state[4], state[7]
+            start = int(lengths[:tt].sum())
+            col = slice(start, start + int(lengths[tt]))
+            where = {int(p): start + j for j, p in enumerate(positions[col].tolist())}
+            if pos not in where or winners[where[pos]] != 1:
+                msg = f"entrant: {entrant!r} is not a winner of lottery {tt + 1}"
+                raise ValueError(msg)
+            promoted = {r for _d, r in self._declines[tt] if r is not None}
+            nxt = next((a for a in self._waitlists[tt]
+                        if a not in promoted and winners[where[a]] == 0), None)
+            if nxt is None:
+                msg = (f"entrant: no alternate of lottery {tt + 1} is still waiting, so "
+                       f"{entrant!r} keeps the seat (draw with a longer waitlist)")
+                raise ValueError(msg)
+            winners = winners.copy()
+            winners[where[pos]] = 0
+            winners[where[nxt]] = 1
+            state[7] = winners
+            core = _core.LotteryPoolCore()
+            core.restore(*state)
+            self._core = core
+            self._declines[tt].append((pos, nxt))
+            return self._members.label(nxt)
 
     # ---- members who left --------------------------------------------------------
     def retire(self, members: Sequence[Union[str, int]]) -> int:
@@ -363,7 +482,9 @@ class LotteryPool:
             Truthy when everything matches.
         """
         with self._exclusive():
-            return audit(self._core, self._seed_strings, self._members.retired_at)
+            report = audit(self._core, self._seed_strings, self._members.retired_at)
+            return _waitlist.audit_records(self._core, self._waitlists, self._declines,
+                                           report)
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
@@ -381,12 +502,16 @@ class LotteryPool:
             "winners": winners,
             "seed_strings": list(self._seed_strings),
             "retired": self._members.retired_state(),
+            "waitlists": [list(w) for w in self._waitlists],
+            "declines": [[[d, r] for d, r in ds] for ds in self._declines],
         }
 
     @classmethod
     def _from_state(cls, st: dict[str, Any]) -> LotteryPool:
         pool = cls(st["name"])
         pool._core, pool._members, pool._seed_strings = _restored(st)
+        pool._waitlists, pool._declines = _waitlist.check_records(
+            st.get("waitlists"), st.get("declines"), pool.n_lotteries, pool.n_entrants)
         return pool
 
     def __getstate__(self) -> dict[str, Any]:
@@ -414,8 +539,12 @@ class LotteryPool:
             self._busy = threading.Lock()
         with self._exclusive():
             core, members, seed_strings = _restored(st)
+            waitlists, declines = _waitlist.check_records(
+                st.get("waitlists"), st.get("declines"), int(core.n_lotteries),
+                int(core.n_entrants))
             self._name, self._core, self._members = name, core, members
             self._seed_strings = seed_strings
+            self._waitlists, self._declines = waitlists, declines
 
     def to_json(self) -> str:
         """The pool's full record as a JSON document (lossless, like :meth:`save`:

@@ -111,6 +111,8 @@ def save_state(path: PathLike, st: dict[str, Any], n_entrants: int) -> None:
             "n_values": int(arrays[4].size),
             "seed_strings": list(st["seed_strings"]),
             "retired": st["retired"],
+            "waitlists": st.get("waitlists"),
+            "declines": st.get("declines"),
         },
         ensure_ascii=True,
     ).encode("ascii")
@@ -230,6 +232,9 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
             "ids": header["ids"],
             "seed_strings": header["seed_strings"] if version >= 2 else None,
             "retired": header["retired"] if version >= 3 else None,
+            # optional in version 3: absent (or null) in files without waitlists
+            "waitlists": header.get("waitlists"),
+            "declines": header.get("declines"),
         }
         for key, dtype, per in layout:
             count = counts[per]

@@ -156,6 +156,26 @@ class Members:
         """The id of position ``pos`` (the position itself in a positional pool)."""
         return pos if self._ids is None else self._ids[pos]
 
+    def position_of(self, member: Any, n_entrants: int, name: str = "entrant") -> int:
+        """The pool position of one member (an id, or a position in a pool without
+        ids; retired members included); TypeError/ValueError naming ``name``."""
+        if self._ids is not None:
+            if not isinstance(member, str):
+                msg = f"{name} must be an id (str) in this pool, got {type(member).__name__}"
+                raise TypeError(msg)
+            pos = self._index.get(member, self._retired_index.get(member))
+            if pos is None:
+                msg = f"{name}: {member!r} is not a member of this pool"
+                raise ValueError(msg)
+            return pos
+        if isinstance(member, (bool, np.bool_)) or not isinstance(member, (int, np.integer)):
+            msg = f"{name} must be a position (int) in a pool without ids, got {type(member).__name__}"
+            raise TypeError(msg)
+        if not 0 <= int(member) < n_entrants:
+            msg = f"{name}: position {int(member)} is not in [0, {n_entrants})"
+            raise ValueError(msg)
+        return int(member)
+
     def positions_to_retire(self, members: Any, n_entrants: int) -> list[int]:
         """Pool positions of ``members`` (ids, or positions for a positional pool),
         validated; nothing changes. Already retired members are skipped."""
