@@ -13,7 +13,7 @@ from fastfair._reference import online as ref
 
 
 def test_greedy_table1_numbers():
-    # paper-formulas.md 10.1, eps = 1/10: recipients and raw deficits after rounds 1-8.
+    # docs/formulas.md section 9, eps = 1/10: recipients and raw deficits after rounds 1-8.
     V = ref.table1_instance(8, eps=0.1)
     g = ff.baselines.GreedyMaxDeficit(2)
     d1 = [-1 / 2, 0, 1 / 2, 9 / 20, 19 / 20, 9 / 10, 7 / 5, 27 / 20]

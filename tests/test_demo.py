@@ -44,6 +44,11 @@ def test_demo_writes_every_file_consistently(tmp_path, capsys):
         # the pool recorded exactly these winners
         col = pool.winners[:, year - 1]
         assert sorted(won) == sorted(pool.ids[j] for j in np.flatnonzero(col))
+    audit = (out / "lottery-audit.txt").read_text(encoding="utf-8")
+    assert "lotteries" in audit and "3" in audit
+    assert (out / "lottery-audit.html").read_text(encoding="utf-8").lstrip().startswith("<")
+    history = _rows(out / "history.csv")
+    assert "lottery" in history[0] and len(history) > 1
     sched = _rows(out / "scheduler.csv")
     assert sched[0][0] == "items" and sched[0][-1] == "bound"
     assert int(sched[-1][0]) == 20000

@@ -1,4 +1,4 @@
-"""Classical EF_k engine (paper-formulas.md section 7) against the NumPy reference."""
+"""Classical EF_k engine (docs/formulas.md section 7) against the NumPy reference."""
 
 from __future__ import annotations
 

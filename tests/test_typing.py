@@ -10,7 +10,6 @@ installed package (its ``py.typed`` and stubs), from a directory outside the che
 
 from __future__ import annotations
 
-import inspect
 import re
 import subprocess
 import sys
@@ -20,7 +19,6 @@ import pytest
 
 pytest.importorskip("mypy", reason="mypy is not installed (pip install mypy)")
 
-import fastfair as ff
 
 HERE = Path(__file__).resolve().parent / "typing"
 TIMEOUT = 600
@@ -87,11 +85,5 @@ def test_typed_mistakes_fail(mypy_report: dict[str, set[tuple[int, str]]]) -> No
     assert mypy_report["bad_usage.py"] == expected
 
 
-_NOTION = inspect.signature(ff.OnlineAllocator.__init__).parameters["notion"].annotation
-
-
-@pytest.mark.xfail(_NOTION in ("str", str), strict=False,
-                   reason="OnlineAllocator's notion is still annotated str (the Literal "
-                          "type comes with the online engines' branch)")
 def test_misspelt_notion_fails(mypy_report: dict[str, set[tuple[int, str]]]) -> None:
     assert mypy_report["bad_notion.py"] == _expected("bad_notion.py")

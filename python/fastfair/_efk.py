@@ -1,6 +1,6 @@
 """Classical EF_k engine factory (used by ``OnlineAllocator(notion="efk")``).
 
-The engine implements paper-formulas.md section 7: quality variables ``(i, j, theta)``
+The engine implements docs/formulas.md section 7: quality variables ``(i, j, theta)``
 over a value set of ``L`` positive levels known up front, threshold deficits
 ``d_ijl = (c_ij^l - c_ii^l)_+`` and the p-potential rule. Whenever every deficit is
 ``<= tau`` the allocation is EF_floor(tau) (Lemma 5.10); ``bound()`` is tau_p(t) with
@@ -10,7 +10,7 @@ Item values must be 0 or one of the levels. A value matches a level when
 ``|v - level| <= 1e-12 * level``; it is then treated as exactly that level (for the
 deficits and for ``utilities()``). Any other value is a ``ValueError``: silently adding a
 new threshold mid-stream would start a quality variable at a non-zero deficit, which
-breaks the guarantee (paper-formulas.md section 7).
+breaks the guarantee (docs/formulas.md section 7).
 
 Engines are not thread-safe; ``run`` releases the GIL, so separate engines may run in
 separate threads.

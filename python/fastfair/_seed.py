@@ -9,7 +9,8 @@ from typing import Union
 
 import numpy as np
 
-SeedLike = Union[int, np.integer, np.random.Generator, None]
+SeedLike = Union[int, np.integer, np.random.Generator, np.random.SeedSequence,
+                 np.random.BitGenerator, None]
 
 _U64 = 1 << 64
 
@@ -21,12 +22,19 @@ def resolve_seed(seed: SeedLike, name: str = "seed") -> int:
       the same draws on every platform;
     * ``None`` draws a fresh 64-bit seed from the operating system's entropy;
     * a :class:`numpy.random.Generator` draws the 64-bit seed from that generator
-      (advancing it), so seeded NumPy workflows stay reproducible.
+      (advancing it), so seeded NumPy workflows stay reproducible; a
+      :class:`numpy.random.BitGenerator` (``PCG64(1)``, ...) likewise;
+    * a :class:`numpy.random.SeedSequence` gives its first 64-bit word
+      (``generate_state(1, uint64)``), the same every time.
     """
     if seed is None:
         return secrets.randbits(64)
     if isinstance(seed, np.random.Generator):
         return int(seed.integers(0, _U64, dtype=np.uint64))
+    if isinstance(seed, np.random.BitGenerator):  # e.g. np.random.PCG64(1): advanced
+        return int(np.random.Generator(seed).integers(0, _U64, dtype=np.uint64))
+    if isinstance(seed, np.random.SeedSequence):  # deterministic, not advanced
+        return int(seed.generate_state(1, np.uint64)[0])
     if isinstance(seed, (bool, np.bool_)):
         msg = f"{name} must be an int, a numpy.random.Generator or None, got a bool"
         raise TypeError(msg)
@@ -37,8 +45,8 @@ def resolve_seed(seed: SeedLike, name: str = "seed") -> int:
             raise ValueError(msg)
         return value
     msg = (
-        f"{name} must be an int, a numpy.random.Generator or None, "
-        f"got {type(seed).__name__}"
+        f"{name} must be an int, a numpy.random.Generator, BitGenerator or "
+        f"SeedSequence, or None, got {type(seed).__name__}"
     )
     raise TypeError(msg)
 

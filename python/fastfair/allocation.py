@@ -3,7 +3,7 @@
 ``OnlineAllocator`` gives each arriving item to one of ``n_agents`` agents;
 ``PublicDecisionMaker`` picks one of several alternatives each round. Both keep their
 state in C++ and pick the action minimising ``S = sum_q phi_p(d_q)`` after the round,
-with ``phi_p(x) = (1 + max(x, 0)^2)^(p/2)`` (paper-formulas.md sections 2-6, 9).
+with ``phi_p(x) = (1 + max(x, 0)^2)^(p/2)`` (docs/formulas.md sections 2-6, 8).
 """
 
 from __future__ import annotations
@@ -142,8 +142,8 @@ class _PotentialRule:
     def bound(self) -> float:
         """The guarantee tau_p(t) at the current round: every deficit is <= bound().
 
-        With no scheduler extension in use this is tau_p(t) of the paper's section 3
-        (with a discount, the time-uniform bound of section 9). With eligibility,
+        With no scheduler extension in use this is tau_p(t) of docs/formulas.md
+        section 3 (with a discount, the time-uniform bound of section 8). With eligibility,
         churn or weights, ``t C / K`` becomes the running sum of the per-round second
         moments and m the current number of quality variables
         (docs/scheduler-extensions.md).

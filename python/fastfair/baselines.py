@@ -1,7 +1,7 @@
 """Baseline online allocation rules, for comparison with ``OnlineAllocator``.
 
 The greedy rules the paper shows failing and the horizon-tuned exponential potential of
-Benade et al. (2018) (paper-formulas.md section 10), with the same ``step``/``run``
+Benade et al. (2018) (docs/formulas.md section 9), with the same ``step``/``run``
 interface as ``fastfair.OnlineAllocator`` and the same PROP_c / EF_c read-outs, so their
 deficits can be compared with the p-potential rule on the same stream.
 

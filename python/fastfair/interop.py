@@ -29,7 +29,7 @@ from typing import Any, Generic, Optional, TypeVar
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .allocation import OnlineAllocator
+from .allocation import Notion, OnlineAllocator
 
 __all__ = ["NamedAllocator", "allocate_named", "fairpyx_algorithm"]
 
@@ -68,7 +68,7 @@ def _check_valuations(valuations: Any) -> list[Any]:
 
 def allocate_named(
     valuations: Mapping[A, Mapping[I, float]],
-    notion: str = "prop",
+    notion: Notion = "prop",
     *,
     items: Optional[Sequence[I]] = None,
     allocator: Optional[OnlineAllocator] = None,
@@ -107,7 +107,7 @@ def allocate_named(
     agents = _check_valuations(valuations)
     order = _item_order(valuations, items)
     alloc = allocator if allocator is not None else OnlineAllocator(
-        len(agents), notion, **options)  # type: ignore[arg-type,unused-ignore]
+        len(agents), notion, **options)
     if alloc.n_agents != len(agents):
         msg = (f"allocator has {alloc.n_agents} agents, valuations name "
                f"{len(agents)}")
@@ -167,14 +167,14 @@ class NamedAllocator(Generic[A, I]):
     {'Alice': ['x'], 'Bob': ['y']}
     """
 
-    def __init__(self, agents: Sequence[A], notion: str = "prop", **options: Any) -> None:
+    def __init__(self, agents: Sequence[A], notion: Notion = "prop", **options: Any) -> None:
         names = list(agents)
         if not names or len(set(names)) != len(names):
             msg = "agents must be a non-empty sequence of unique names"
             raise ValueError(msg)
         self._agents = names
         self._index = {a: i for i, a in enumerate(names)}
-        self.allocator = OnlineAllocator(len(names), notion, **options)  # type: ignore[arg-type,unused-ignore]
+        self.allocator = OnlineAllocator(len(names), notion, **options)
         self._bundles: dict[A, list[I]] = {a: [] for a in names}
 
     @property
@@ -208,7 +208,7 @@ class NamedAllocator(Generic[A, I]):
         return winner
 
 
-def fairpyx_algorithm(alloc: Any, notion: str = "prop", **options: Any) -> None:
+def fairpyx_algorithm(alloc: Any, notion: Notion = "prop", **options: Any) -> None:
     """fastfair's online rule as a fairpyx algorithm: ``fairpyx.divide(
     fairpyx_algorithm, instance=...)``.
 

@@ -1,5 +1,5 @@
-// Baseline online allocation rules the paper compares against (paper-formulas.md
-// section 10): round-robin, max-deficit greedy (Table 1) and the horizon-tuned
+// Baseline online allocation rules the paper compares against (docs/formulas.md
+// section 9): round-robin, max-deficit greedy (Table 1) and the horizon-tuned
 // exponential potential of Benade et al. (2018), Appendix B. All share one tracker of
 // bundle values v_i(A_j), largest missed items and largest bundle items, so their PROP_c
 // and EF_c deficits can be read out and compared with the p-potential rule.
@@ -66,7 +66,7 @@ public:
 };
 
 // Item t goes to argmax_i (v_i(M^{t-1})/n - v_i(A_i^{t-1})), the raw deficit measured
-// before the item (paper-formulas.md 10.1, Table 1).
+// before the item (docs/formulas.md section 9, Table 1).
 class GreedyMaxDeficit {
 public:
     explicit GreedyMaxDeficit(std::size_t n) : tr_(n) {}
@@ -88,7 +88,7 @@ public:
 
 // Benade et al. (2018): a_t = argmin_a sum_{i != j} exp(lam x_ij(a)), with
 // x_ij = v_i(A_j) - v_i(A_i), values in [0, 1], lam = sqrt(2 ln(n(n-1)) / horizon) by
-// default (paper-formulas.md 10.2). Evaluated with every term shifted by the largest
+// default (docs/formulas.md section 9). Evaluated with every term shifted by the largest
 // exponent, so it never overflows. O(n^2) exponentials per round.
 class Benade2018 {
 public:

@@ -1,5 +1,5 @@
-// The fairness guarantee tau_p(t) of paper-formulas.md section 3 (derived constants),
-// and its discounted, time-uniform form of section 9.
+// The fairness guarantee tau_p(t) of docs/formulas.md section 3 (derived constants),
+// and its discounted, time-uniform form of section 8.
 //   m: number of quality variables, K: reference actions, C: second-moment constant.
 //   p == 2:  tau = sqrt(C m t / K)                                  (exact p = 2 form)
 //   p  > 2:  tau = sqrt(m^(2/p) (p^2 + e C (p - 1) t / K) - 1)

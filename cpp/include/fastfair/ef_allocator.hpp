@@ -1,5 +1,5 @@
-// EF_c online item allocation with the p-potential rule (paper-formulas.md section 6),
-// optionally with discounted memory (section 9), and the scheduler extensions
+// EF_c online item allocation with the p-potential rule (docs/formulas.md section 6),
+// optionally with discounted memory (section 8), and the scheduler extensions
 // (docs/scheduler-extensions.md): eligibility and churn (no weights).
 //
 // Per ordered pair (i, j), i != j: envy E_ij = v_i(A_j) - v_i(A_i) (with a discount, the

@@ -1,4 +1,4 @@
-// Classical EF_k through threshold deficits (paper-formulas.md section 7, the paper's
+// Classical EF_k through threshold deficits (docs/formulas.md section 7, the paper's
 // section 5.4), run by the p-potential rule of section 2.
 //
 // Model. n agents, one item per round, given to one agent. Every item value is 0 or one

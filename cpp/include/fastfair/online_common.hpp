@@ -1,4 +1,4 @@
-// Shared pieces of the online engines (paper-formulas.md sections 2-6, 9):
+// Shared pieces of the online engines (docs/formulas.md sections 2-6, 8):
 // the normalised deficit term of one quality variable, overflow-safe sums of
 // exp(log phi), and the constants that decide when the fast (unshifted) path is safe.
 #pragma once

@@ -1,4 +1,4 @@
-// The p-potential of paper-formulas.md section 2:
+// The p-potential of docs/formulas.md section 2:
 //     phi_p(x) = (1 + max(x, 0)^2)^(p/2),   S = sum_q phi_p(d_q),   Phi = S^(1/p).
 // With p ~ ln m and large deficits phi_p overflows float64, so the engines work with
 // log phi_p (never overflows) and compare sums after factoring out their largest term.

@@ -1,5 +1,5 @@
-// PROP_c online item allocation with the p-potential rule (paper-formulas.md section 4),
-// optionally with discounted memory (section 9), and the scheduler extensions
+// PROP_c online item allocation with the p-potential rule (docs/formulas.md section 4),
+// optionally with discounted memory (section 8), and the scheduler extensions
 // (docs/scheduler-extensions.md): eligibility, churn and weights.
 //
 // Per agent i: raw deficit D_i = sum_t s_i(t) v_i(t) - v_i(A_i), where the share

@@ -1,5 +1,5 @@
-// Proportionality for public decisions (PDM, paper-formulas.md section 5), optionally
-// with discounted memory (section 9), and the scheduler extensions
+// Proportionality for public decisions (PDM, docs/formulas.md section 5), optionally
+// with discounted memory (section 8), and the scheduler extensions
 // (docs/scheduler-extensions.md): available alternatives and churn.
 //
 // Each round every agent values every alternative, u_i(x) >= 0. With u*_i the maximum

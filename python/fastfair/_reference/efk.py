@@ -1,4 +1,4 @@
-"""Slow, obviously-correct NumPy reference for classical EF_k (paper-formulas.md sec. 7).
+"""Slow, obviously-correct NumPy reference for classical EF_k (docs/formulas.md sec. 7).
 
 * :class:`EFkReference` runs the p-potential rule on threshold deficits by recomputing
   the whole potential ``S`` from scratch for every candidate recipient.
@@ -41,7 +41,7 @@ def _logsumexp(a: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
 
 
 def tau_bound(p: float, m: float, C: float, K: float, t: float) -> float:
-    """tau_p(t) of paper-formulas.md section 3."""
+    """tau_p(t) of docs/formulas.md section 3."""
     if p == 2.0:
         return math.sqrt(C * m * t / K)
     v = m ** (2.0 / p) * (p * p + math.e * C * (p - 1.0) * t / K) - 1.0

@@ -1,8 +1,8 @@
 """Slow, obviously-correct NumPy references of the online rules, and instance generators.
 
 Each reference recomputes, for every candidate action, the whole post-round deficit
-vector and the raw sum ``S = sum_q phi_p(d_q)`` from scratch (paper-formulas.md
-sections 2-6 and 9), in log space so nothing overflows. ``log_S(values)`` returns
+vector and the raw sum ``S = sum_q phi_p(d_q)`` from scratch (docs/formulas.md
+sections 2-6 and 8), in log space so nothing overflows. ``log_S(values)`` returns
 ``log S(a)`` for every candidate; ``apply(values, a)`` applies a decision (tests keep
 the reference in step by applying the engine's decision); ``step`` does both with the
 lowest-index tie rule.
@@ -55,7 +55,7 @@ def norm(raw: NDArray[np.float64], scale: NDArray[np.float64]) -> NDArray[np.flo
 
 
 def tau_bound(p: float, m: float, C: float, K: float, t: float) -> float:
-    """tau_p(t) of paper-formulas.md section 3."""
+    """tau_p(t) of docs/formulas.md section 3."""
     if m <= 0:
         return 0.0
     if p == 2.0:
@@ -65,7 +65,7 @@ def tau_bound(p: float, m: float, C: float, K: float, t: float) -> float:
 
 
 def tau_bound_discounted(p: float, m: float, C: float, K: float, gamma: float) -> float:
-    """Time-uniform discounted bound of paper-formulas.md section 9."""
+    """Time-uniform discounted bound of docs/formulas.md section 8."""
     if m <= 0:
         return 0.0
     if p == 2.0:
@@ -106,7 +106,7 @@ def _prop_bound(p: float, n: int, gamma: Optional[float], rounds: int) -> float:
 
 
 class PropReference(_Base):
-    """PROP_c (section 4) with optional discount (section 9)."""
+    """PROP_c (section 4) with optional discount (section 8)."""
 
     def __init__(self, n: int, p: Optional[float] = None, discount: Optional[float] = None):
         self.n = n
@@ -146,7 +146,7 @@ class PropReference(_Base):
 
 
 class EfReference(_Base):
-    """EF_c (section 6) with optional discount (section 9)."""
+    """EF_c (section 6) with optional discount (section 8)."""
 
     def __init__(self, n: int, p: Optional[float] = None, discount: Optional[float] = None):
         self.n = n
@@ -262,7 +262,7 @@ class BenadeReference:
 
 
 def table1_instance(rounds: int, eps: float = 0.1) -> NDArray[np.float64]:
-    """Table 1 (paper-formulas.md 10.1): (1,1), (1,e), then (1,e), (e,1) alternating."""
+    """Table 1 (docs/formulas.md section 9): (1,1), (1,e), then (1,e), (e,1) alternating."""
     V = np.empty((rounds, 2))
     for t in range(rounds):
         if t == 0:
@@ -305,7 +305,7 @@ def benade_first_deviation(lam: float, eps: float, limit: int = 10**8) -> int:
 def section6_adversary(
     choose: Callable[[NDArray[np.float64]], int], n: int, tau: float, max_rounds: int
 ) -> tuple[int, NDArray[np.float64]]:
-    """The adaptive adversary of paper-formulas.md section 11 against ``choose``.
+    """The adaptive adversary of docs/formulas.md section 14 against ``choose``.
 
     Reveals v_i = w (s_i + sigma) with sigma = (n-1) tau and w = 1/max_j(s_j + sigma)
     while every slack s_i = tau - D_i stays >= 0. Returns (rounds played, values), where

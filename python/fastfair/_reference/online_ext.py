@@ -83,7 +83,7 @@ def extended_bound(p: float, m: float, sigma2_sum: float) -> float:
 
 
 def extended_bound_discounted(p: float, m: float, sigma2_max: float, gamma: float) -> float:
-    """The time-uniform discounted bound (paper-formulas.md section 9) with ``C/K``
+    """The time-uniform discounted bound (docs/formulas.md section 8) with ``C/K``
     replaced by the largest per-round second moment so far."""
     return tau_bound_discounted(p, m, sigma2_max, 1.0, gamma)
 

@@ -92,14 +92,23 @@ def _say(text: str) -> None:
     print(text, flush=True)
 
 
-def _cli(argv: list[str]) -> tuple[int, str]:
-    """Run one ``fastfair`` command in process; its exit status and stderr text."""
+def _cli(argv: list[str]) -> tuple[int, str, str]:
+    """Run one ``fastfair`` command in process: exit status, stdout and stderr text."""
     from . import main
 
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
         status = main(argv)
-    return status, err.getvalue()
+    return status, out.getvalue(), err.getvalue()
+
+
+def _cli_ok(argv: list[str]) -> str:
+    """Run one ``fastfair`` command that must succeed; its standard output."""
+    status, out, err = _cli(argv)
+    if status != 0:
+        msg = f"fastfair {' '.join(argv[:2])} failed (exit {status}): {err.strip()}"
+        raise CliError(msg)
+    return out
 
 
 def run_demo(out: Path, *, years: int, members: int, places: float, items: int,
@@ -122,12 +131,14 @@ def run_demo(out: Path, *, years: int, members: int, places: float, items: int,
     _write_report(out, lottery, stream, made)
     elapsed = time.perf_counter() - start
     _say(f"done in {elapsed:.1f} s. Files in {out.resolve()}:")
-    _say(f"  report.md                 what happened, with the numbers above")
+    _say("  report.md                 what happened, with the numbers above")
     _say(f"  {lottery['path'].name:<25} the lottery pool (fastfair lottery verify/preview/draw)")
     _say(f"  entrants-yearN.csv        the entrants (id,score) of year N = 1..{years}")
-    _say(f"  odds-yearN.csv            everyone's odds before the draw (lottery preview)")
-    _say(f"  winners-yearN.csv         the winners (lottery draw)")
-    _say(f"  scheduler.csv             largest deficits and the guarantee, by job count")
+    _say("  odds-yearN.csv            everyone's odds before the draw (lottery preview)")
+    _say("  winners-yearN.csv         the winners (lottery draw)")
+    _say("  lottery-audit.txt/.html   the audit of every draw (lottery report)")
+    _say("  history.csv               every entrant in every lottery (lottery history)")
+    _say("  scheduler.csv             largest deficits and the guarantee, by job count")
     for name in made:
         _say(f"  {name:<25} plot")
     _say(f"Start with {out / 'report.md'}.")
@@ -142,7 +153,8 @@ def _lottery_years(out: Path, rng: np.random.Generator, years: int, members: int
 
     pool_path = out / "club.fflottery"
     for stale in [pool_path, *out.glob("entrants-year*.csv"), *out.glob("odds-year*.csv"),
-                  *out.glob("winners-year*.csv")]:
+                  *out.glob("winners-year*.csv"), out / "lottery-audit.html",
+                  out / "lottery-audit.txt", out / "history.csv"]:
         stale.unlink(missing_ok=True)  # a rerun starts a fresh pool
     n = members
     loyalty = rng.gamma(2.0, 1.0, size=n)  # loyalty points: weights of the draw
@@ -167,17 +179,12 @@ def _lottery_years(out: Path, rng: np.random.Generator, years: int, members: int
         winners = out / f"winners-year{year}.csv"
         draw_seed = int(rng.integers(0, 2**63))
         common = [str(pool_path), str(entrants), "-k", str(k)]
-        status, err = _cli(["lottery", "preview", *common, "--out", str(odds),
-                            *(["--create"] if year == 1 else [])])
-        if status != 0:
-            raise CliError(f"lottery preview failed: {err.strip()}")
-        status, err = _cli(["lottery", "draw", *common, "--seed", str(draw_seed),
-                            "--out", str(winners),
-                            *(["--create", "--name", "club places"] if year == 1 else [])])
-        if status != 0:
-            raise CliError(f"lottery draw failed: {err.strip()}")
+        _cli_ok(["lottery", "preview", *common, "--out", str(odds),
+                 *(["--create"] if year == 1 else [])])
+        _cli_ok(["lottery", "draw", *common, "--seed", str(draw_seed), "--out",
+                 str(winners), *(["--create", "--name", "club places"] if year == 1 else [])])
         with open(winners, newline="", encoding="utf-8") as fh:
-            won_ids = [row[0] for row in csv.reader(fh)][1:]  # header id,probability
+            won_ids = [row[0] for row in csv.reader(fh)][1:]  # after the header
         # the same year as an ordinary weighted lottery (no memory), for comparison
         entrant_ids = [i for i, s in zip(ids, scores) if s > 0]
         entrant_scores = np.array([s for s in scores if s > 0])
@@ -196,10 +203,15 @@ def _lottery_years(out: Path, rng: np.random.Generator, years: int, members: int
                      "max_unfairness": unfair, "naive_max_unfairness": naive})
         _say(f"   year {year}: {len(entrant_ids)} entrants, {len(won_ids)} winners; "
              f"largest |wins - deserved| {unfair:.2f} (independent draws: {naive:.2f})")
-    status, err = _cli(["lottery", "verify", str(pool_path)])
+    status, _, err = _cli(["lottery", "verify", str(pool_path)])
     pool = ff.LotteryPool.load(str(pool_path))
     verified = status == 0
     _say(f"   lottery verify: {'every draw re-derived bit for bit' if verified else err}")
+    audit = _cli_ok(["lottery", "report", str(pool_path), "--html",
+                     str(out / "lottery-audit.html")])
+    write_text_atomic(str(out / "lottery-audit.txt"), audit)
+    _cli_ok(["lottery", "history", str(pool_path), "--out", str(out / "history.csv")])
+    _say("   lottery report, lottery history: lottery-audit.txt/.html, history.csv")
     return {"pool": pool, "rows": rows, "verified": verified, "path": pool_path}
 
 
@@ -334,7 +346,10 @@ def _write_report(out: Path, lottery: dict[str, Any], stream: dict[str, Any],
         f"Pool `{lottery['path'].name}` ({pool.n_entrants} members, {pool.n_lotteries} "
         "lotteries), built by `fastfair lottery preview` (odds-yearN.csv) and "
         "`fastfair lottery draw` (winners-yearN.csv) from entrants-yearN.csv. "
-        f"`fastfair lottery verify`: {'passed' if lottery['verified'] else 'FAILED'}.",
+        f"`fastfair lottery verify`: {'passed' if lottery['verified'] else 'FAILED'}. "
+        "The audit of every draw: lottery-audit.txt and lottery-audit.html (`fastfair "
+        "lottery report`); every entrant of every lottery: history.csv (`fastfair "
+        "lottery history`).",
         "",
         "Each year every entrant deserves `k * score / sum(scores)` seats (capped at "
         "one); the pool's odds correct past luck, so nobody drifts far from the seats "
