@@ -36,7 +36,9 @@ def test_choice_minimises_reference_potential(notion, V, discount, p):
         a = alloc.step(v)
         assert 0 <= a < n
         if np.isfinite(ls).all():
-            assert ls[a] - ls.min() <= 1e-12
+            # tie_break="value" may take any action within a relative 1e-12 of the
+            # minimum potential (SPEC), so allow that plus the reference's rounding
+            assert ls[a] - ls.min() <= 2e-12
         r.apply(v, a)
         assert alloc.max_deficit <= alloc.bound() + 1e-12
     np.testing.assert_allclose(alloc.deficits, r.deficits(), rtol=1e-9, atol=1e-12)
