@@ -600,8 +600,6 @@ def test_prop_huge_p_huge_values_with_extensions():
         assert np.isfinite(alloc.potential)
 
 
-@pytest.mark.xfail(strict=False, reason="onlineref-findings.md bug 1: ef measures the tie "
-                   "tolerance against the terms the round can change only")
 @pytest.mark.parametrize("churn", [False, True])
 def test_ef_tie_tolerance_is_relative_to_the_whole_potential(churn):
     # A frozen pair at deficit 1 with p = 300 outweighs every term the round can change
