@@ -455,6 +455,93 @@ void bind_baseline(py::class_<Baseline>& cls) {
         }, "state"_a);
 }
 
+// ---- members shared by the PROP_c, EF_c and PDM engines ---------------------------
+template <class E> const char* tie_alt() { return "value"; }
+template <> const char* tie_alt<PdmPy>() { return "welfare"; }
+
+// Per-agent deficits (PROP_c, PDM); EF_c has the pairwise n x n matrix.
+template <class E>
+py::array_t<double> deficits_of(const E& e) {
+    py::array_t<double> out(static_cast<py::ssize_t>(e.n()));
+    for (std::size_t i = 0; i < e.n(); ++i) out.mutable_data()[i] = e.deficit(i);
+    return out;
+}
+py::array_t<double> deficits_of(const EfPy& e) {
+    const std::size_t n = e.n();
+    py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n)});
+    for (std::size_t i = 0; i < n; ++i)
+        for (std::size_t j = 0; j < n; ++j) out.mutable_data()[i * n + j] = e.deficit(i, j);
+    return out;
+}
+
+template <class E>
+py::array_t<double> utilities_of(const E& e) { return vec_copy(e.own_); }
+py::array_t<double> utilities_of(const PdmPy& e) { return vec_copy(e.U_); }
+
+// get_state: header, the engine's own arrays (fill), then the active mask and moments.
+template <class E, class Fill>
+py::dict engine_state(E& e, const char* kind, Fill fill) {
+    BusyGuard guard(e.busy, kind_name<E>());
+    py::dict st = state_header(e, kind, tie_alt<E>());
+    fill(st);
+    st["active"] = bool_copy(e.act_);
+    put_moments(st, e.moments_);
+    return st;
+}
+
+template <class E>
+void def_engine_common(py::class_<E>& c) {
+    c.def("deficits", [](E& e) {
+         BusyGuard guard(e.busy, kind_name<E>());
+         return deficits_of(e);
+     })
+        .def("max_deficit", [](E& e) {
+            BusyGuard guard(e.busy, kind_name<E>());
+            return e.max_deficit();
+        })
+        .def("potential", [](E& e) {
+            BusyGuard guard(e.busy, kind_name<E>());
+            return e.potential();
+        })
+        .def("rounds", [](E& e) { return e.rounds(); })
+        .def("utilities", [](E& e) {
+            BusyGuard guard(e.busy, kind_name<E>());
+            return utilities_of(e);
+        })
+        .def("bound", [](E& e) {
+            BusyGuard guard(e.busy, kind_name<E>());
+            return e.bound();
+        })
+        .def("active", [](E& e) {
+            BusyGuard guard(e.busy, kind_name<E>());
+            return bool_copy(e.act_);
+        });
+}
+
+// add_agent without a weight (EF_c, PDM; PROP_c takes one).
+template <class E>
+void def_add_agent(py::class_<E>& c) {
+    c.def("add_agent", [](E& e) {
+        BusyGuard guard(e.busy, kind_name<E>());
+        return e.add_agent();
+    });
+}
+
+template <class E>
+void def_engine_agents(py::class_<E>& c) {
+    c.def("remove_agent", [](E& e, long long i) {
+         BusyGuard guard(e.busy, kind_name<E>());
+         const std::size_t k = agent_index(i, e.n());
+         if (!e.active(k))
+             throw py::value_error("agent " + std::to_string(k) + " is already removed");
+         e.remove_agent(k);
+     }, "agent"_a)
+        .def_property_readonly("p", &E::p)
+        .def_property_readonly("n_agents", &E::n)
+        .def_property_readonly("tie_break",
+                               [](const E& e) { return tie_str(e.tie_break(), tie_alt<E>()); });
+}
+
 }  // namespace
 
 void register_online(py::module_& m) {
@@ -464,11 +551,11 @@ void register_online(py::module_& m) {
     using fastfair::TieBreak;
 
     // ---- PROP_c --------------------------------------------------------------------
-    py::class_<PropPy>(m, "PropEngine",
-                       "PROP_c p-potential online allocation engine (private; use "
-                       "fastfair.OnlineAllocator). Not thread-safe (use from two threads "
-                       "raises RuntimeError).")
-        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
+    py::class_<PropPy> prop(m, "PropEngine",
+                            "PROP_c p-potential online allocation engine (private; use "
+                            "fastfair.OnlineAllocator). Not thread-safe (use from two "
+                            "threads raises RuntimeError).");
+    prop.def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
                          const std::string& tie, py::object weights) {
                  std::vector<double> w;
                  if (!weights.is_none()) {
@@ -490,35 +577,9 @@ void register_online(py::module_& m) {
              "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
              "tie_break"_a = "index", "weights"_a = py::none())
         .def("step", &item_step<PropPy>, "values"_a, "eligible"_a = py::none())
-        .def("run", &item_run<PropPy>, "values"_a, "eligible"_a = py::none())
-        .def("deficits", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            py::array_t<double> out(static_cast<py::ssize_t>(e.n()));
-            for (std::size_t i = 0; i < e.n(); ++i) out.mutable_data()[i] = e.deficit(i);
-            return out;
-        })
-        .def("max_deficit", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            return e.max_deficit();
-        })
-        .def("potential", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            return e.potential();
-        })
-        .def("rounds", [](PropPy& e) { return e.rounds(); })
-        .def("utilities", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            return vec_copy(e.own_);
-        })
-        .def("bound", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            return e.bound();
-        })
-        .def("active", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            return bool_copy(e.act_);
-        })
-        .def("weights", [](PropPy& e) {
+        .def("run", &item_run<PropPy>, "values"_a, "eligible"_a = py::none());
+    def_engine_common(prop);
+    prop.def("weights", [](PropPy& e) {
             BusyGuard guard(e.busy, kind_name<PropPy>());
             return vec_copy(e.w_);
         })
@@ -528,28 +589,16 @@ void register_online(py::module_& m) {
                 throw py::value_error("weight must be positive, finite and <= 1e300, got " +
                                       std::to_string(w));
             return e.add_agent(w);
-        }, "weight"_a = 1.0)
-        .def("remove_agent", [](PropPy& e, long long i) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            const std::size_t k = agent_index(i, e.n());
-            if (!e.active(k))
-                throw py::value_error("agent " + std::to_string(k) + " is already removed");
-            e.remove_agent(k);
-        }, "agent"_a)
-        .def_property_readonly("p", &PropPy::p)
-        .def_property_readonly("n_agents", &PropPy::n)
-        .def_property_readonly("tie_break", [](const PropPy& e) { return tie_str(e.tie_break(), "value"); })
-        .def("get_state", [](PropPy& e) {
-            BusyGuard guard(e.busy, kind_name<PropPy>());
-            py::dict st = state_header(e, "prop", "value");
-            st["raw_deficits"] = vec_copy(e.D_);
-            st["missed_max"] = vec_copy(e.M_);
-            st["total"] = vec_copy(e.total_);
-            st["own"] = vec_copy(e.own_);
-            st["weights"] = vec_copy(e.w_);
-            st["active"] = bool_copy(e.act_);
-            put_moments(st, e.moments_);
-            return st;
+        }, "weight"_a = 1.0);
+    def_engine_agents(prop);
+    prop.def("get_state", [](PropPy& e) {
+            return engine_state(e, "prop", [&e](py::dict& st) {
+                st["raw_deficits"] = vec_copy(e.D_);
+                st["missed_max"] = vec_copy(e.M_);
+                st["total"] = vec_copy(e.total_);
+                st["own"] = vec_copy(e.own_);
+                st["weights"] = vec_copy(e.w_);
+            });
         })
         .def("set_state", [](PropPy& e, const py::dict& st) {
             BusyGuard guard(e.busy, kind_name<PropPy>());
@@ -586,70 +635,27 @@ void register_online(py::module_& m) {
         }, "state"_a);
 
     // ---- EF_c ----------------------------------------------------------------------
-    py::class_<EfPy>(m, "EfEngine",
-                     "EF_c p-potential online allocation engine (private; use "
-                     "fastfair.OnlineAllocator). Not thread-safe (use from two threads "
-                     "raises RuntimeError).")
-        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
+    py::class_<EfPy> ef(m, "EfEngine",
+                        "EF_c p-potential online allocation engine (private; use "
+                        "fastfair.OnlineAllocator). Not thread-safe (use from two threads "
+                        "raises RuntimeError).");
+    ef.def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
                          const std::string& tie) {
                  return new EfPy(n, opt_p(p), opt_gamma(g), tie_of(tie, "value"));
              }),
              "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
              "tie_break"_a = "index")
         .def("step", &item_step<EfPy>, "values"_a, "eligible"_a = py::none())
-        .def("run", &item_run<EfPy>, "values"_a, "eligible"_a = py::none())
-        .def("deficits", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            const std::size_t n = e.n();
-            py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(n)});
-            for (std::size_t i = 0; i < n; ++i)
-                for (std::size_t j = 0; j < n; ++j) out.mutable_data()[i * n + j] = e.deficit(i, j);
-            return out;
-        })
-        .def("max_deficit", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            return e.max_deficit();
-        })
-        .def("potential", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            return e.potential();
-        })
-        .def("rounds", [](EfPy& e) { return e.rounds(); })
-        .def("utilities", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            return vec_copy(e.own_);
-        })
-        .def("bound", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            return e.bound();
-        })
-        .def("active", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            return bool_copy(e.act_);
-        })
-        .def("add_agent", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            return e.add_agent();
-        })
-        .def("remove_agent", [](EfPy& e, long long i) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            const std::size_t k = agent_index(i, e.n());
-            if (!e.active(k))
-                throw py::value_error("agent " + std::to_string(k) + " is already removed");
-            e.remove_agent(k);
-        }, "agent"_a)
-        .def_property_readonly("p", &EfPy::p)
-        .def_property_readonly("n_agents", &EfPy::n)
-        .def_property_readonly("tie_break", [](const EfPy& e) { return tie_str(e.tie_break(), "value"); })
-        .def("get_state", [](EfPy& e) {
-            BusyGuard guard(e.busy, kind_name<EfPy>());
-            py::dict st = state_header(e, "ef", "value");
-            st["envy"] = mat_copy(e.E_, e.n());
-            st["bundle_max"] = mat_copy(e.S_, e.n());
-            st["own"] = vec_copy(e.own_);
-            st["active"] = bool_copy(e.act_);
-            put_moments(st, e.moments_);
-            return st;
+        .def("run", &item_run<EfPy>, "values"_a, "eligible"_a = py::none());
+    def_engine_common(ef);
+    def_add_agent(ef);
+    def_engine_agents(ef);
+    ef.def("get_state", [](EfPy& e) {
+            return engine_state(e, "ef", [&e](py::dict& st) {
+                st["envy"] = mat_copy(e.E_, e.n());
+                st["bundle_max"] = mat_copy(e.S_, e.n());
+                st["own"] = vec_copy(e.own_);
+            });
         })
         .def("set_state", [](EfPy& e, const py::dict& st) {
             BusyGuard guard(e.busy, kind_name<EfPy>());
@@ -682,11 +688,11 @@ void register_online(py::module_& m) {
         }, "state"_a);
 
     // ---- PDM -----------------------------------------------------------------------
-    py::class_<PdmPy>(m, "PdmEngine",
-                      "PROP_c public-decision engine (private; use "
-                      "fastfair.PublicDecisionMaker). Not thread-safe (use from two "
-                      "threads raises RuntimeError).")
-        .def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
+    py::class_<PdmPy> pdm(m, "PdmEngine",
+                          "PROP_c public-decision engine (private; use "
+                          "fastfair.PublicDecisionMaker). Not thread-safe (use from two "
+                          "threads raises RuntimeError).");
+    pdm.def(py::init([](std::size_t n, std::optional<double> p, std::optional<double> g,
                          const std::string& tie) {
                  return new PdmPy(n, opt_p(p), opt_gamma(g), tie_of(tie, "welfare"));
              }),
@@ -749,57 +755,16 @@ void register_online(py::module_& m) {
                 e.run(V, T, alts, o, mp, stride);
             }
             return out;
-        }, "values"_a, "available"_a = py::none())
-        .def("deficits", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            py::array_t<double> out(static_cast<py::ssize_t>(e.n()));
-            for (std::size_t i = 0; i < e.n(); ++i) out.mutable_data()[i] = e.deficit(i);
-            return out;
-        })
-        .def("max_deficit", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            return e.max_deficit();
-        })
-        .def("potential", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            return e.potential();
-        })
-        .def("rounds", [](PdmPy& e) { return e.rounds(); })
-        .def("utilities", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            return vec_copy(e.U_);
-        })
-        .def("bound", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            return e.bound();
-        })
-        .def("active", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            return bool_copy(e.act_);
-        })
-        .def("add_agent", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            return e.add_agent();
-        })
-        .def("remove_agent", [](PdmPy& e, long long i) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            const std::size_t k = agent_index(i, e.n());
-            if (!e.active(k))
-                throw py::value_error("agent " + std::to_string(k) + " is already removed");
-            e.remove_agent(k);
-        }, "agent"_a)
-        .def_property_readonly("p", &PdmPy::p)
-        .def_property_readonly("n_agents", &PdmPy::n)
-        .def_property_readonly("tie_break", [](const PdmPy& e) { return tie_str(e.tie_break(), "welfare"); })
-        .def("get_state", [](PdmPy& e) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            py::dict st = state_header(e, "pdm", "welfare");
-            st["raw_deficits"] = vec_copy(e.D_);
-            st["scale"] = vec_copy(e.R_);
-            st["utilities"] = vec_copy(e.U_);
-            st["active"] = bool_copy(e.act_);
-            put_moments(st, e.moments_);
-            return st;
+        }, "values"_a, "available"_a = py::none());
+    def_engine_common(pdm);
+    def_add_agent(pdm);
+    def_engine_agents(pdm);
+    pdm.def("get_state", [](PdmPy& e) {
+            return engine_state(e, "pdm", [&e](py::dict& st) {
+                st["raw_deficits"] = vec_copy(e.D_);
+                st["scale"] = vec_copy(e.R_);
+                st["utilities"] = vec_copy(e.U_);
+            });
         })
         .def("set_state", [](PdmPy& e, const py::dict& st) {
             BusyGuard guard(e.busy, kind_name<PdmPy>());
