@@ -533,3 +533,37 @@ def test_parallel_first_draws_with_expect_lottery_record_exactly_one(tmp_path):
     loaded = ff.LotteryPool.load(pool)
     assert loaded.n_lotteries == 1
     assert loaded.seeds.tolist() == [codes.index(0)]
+
+
+def test_staged_outputs_share_the_atomic_temp_naming_mode_and_cleanup(tmp_path):
+    """Staged outputs use fastfair._atomic's temporary files: a temp of a dead writer
+    is removed, a live writer's is kept, the replaced file's mode is kept, and the
+    targets only change at commit."""
+    from fastfair import _atomic
+    from fastfair.cli.staging import StagedOutputs
+
+    target = tmp_path / "w.csv"
+    target.write_text("old\n")
+    os.chmod(target, 0o640)
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    stale = tmp_path / f".w.csv{_atomic.TEMP_MARK}{proc.pid}-abc123.tmp"
+    stale.write_text("left by a killed draw")
+    live = tmp_path / f".w.csv{_atomic.TEMP_MARK}{os.getppid()}-def456.tmp"
+    live.write_text("a draw in flight")
+    with StagedOutputs() as staged:
+        staged.add(str(target), "new\n")
+        staged.add(str(tmp_path / "b.csv"), "b\n")
+        mine = f".w.csv{_atomic.TEMP_MARK}{os.getpid()}-"
+        temps = sorted(p for p in os.listdir(tmp_path) if p.startswith(mine))
+        assert len(temps) == 1 and temps[0].endswith(".tmp")
+        assert target.read_text() == "old\n" and not (tmp_path / "b.csv").exists()
+        staged.commit()
+    assert not stale.exists() and live.exists()
+    assert target.read_text() == "new\n" and (tmp_path / "b.csv").read_text() == "b\n"
+    assert stat_mode(target) == 0o640
+    assert [p for p in os.listdir(tmp_path) if p.startswith(mine)] == []
+
+
+def stat_mode(path) -> int:
+    return os.stat(path).st_mode & 0o777

@@ -102,6 +102,46 @@ def remove_stale_temps(target: str) -> list[str]:
     return removed
 
 
+def _copy_owner(tmp: str, st: Optional[os.stat_result]) -> None:
+    """Give ``tmp`` the owner and group of the replaced file (only root may chown)."""
+    if st is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        os.chown(tmp, st.st_uid, st.st_gid)
+
+
+def make_temp(target: str, old: Optional[os.stat_result]) -> tuple[int, str]:
+    """Create the temporary file of a write to ``target`` beside it, named
+    ``.<name>.fftmp-<pid>-<random>.tmp``, with the mode (and, as root, the owner) of
+    the replaced file ``old`` (``None``: a new file). Returns ``(fd, path)``; on an
+    error nothing is left behind."""
+    directory = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(
+        prefix=f"{temp_prefix(target)}{os.getpid()}-", suffix=".tmp", dir=directory
+    )
+    try:
+        os.chmod(tmp, _new_file_mode(old))
+        _copy_owner(tmp, old)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return fd, tmp
+
+
+def fsync_dir(directory: str) -> None:
+    """fsync ``directory`` so a rename in it survives a crash (POSIX; best effort)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
 @contextlib.contextmanager
 def atomic_write(path: PathLike, mode: str = "wb", **open_kwargs: Any) -> Iterator[IO[Any]]:
     """Open a temporary file beside ``path`` (beside its target, for a symlink); on
@@ -118,13 +158,8 @@ def atomic_write(path: PathLike, mode: str = "wb", **open_kwargs: Any) -> Iterat
         raise IsADirectoryError(errno.EISDIR if stat.S_ISDIR(old.st_mode) else errno.EPERM,
                                 "not a regular file", os.fspath(path))
     remove_stale_temps(target)
-    fd, tmp = tempfile.mkstemp(
-        prefix=f"{temp_prefix(target)}{os.getpid()}-", suffix=".tmp", dir=directory
-    )
+    fd, tmp = make_temp(target, old)
     try:
-        os.chmod(tmp, _new_file_mode(old))
-        if old is not None and hasattr(os, "geteuid") and os.geteuid() == 0:
-            os.chown(tmp, old.st_uid, old.st_gid)
         with os.fdopen(fd, mode, **open_kwargs) as fh:
             yield fh
             fh.flush()
@@ -134,13 +169,4 @@ def atomic_write(path: PathLike, mode: str = "wb", **open_kwargs: Any) -> Iterat
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    try:  # make the rename durable (POSIX); best effort elsewhere
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
+    fsync_dir(directory)  # make the rename durable

@@ -7,6 +7,10 @@ directory, no permission, disk full, file-size limit) raises
 :class:`~fastfair.cli.errors.NotWritableError` before the pool is touched, and the
 temporary files are removed. Only then is the pool saved; renames in one directory do
 not fail for lack of space, so once the pool is saved the outputs appear.
+
+Temporary files are made by :mod:`fastfair._atomic` (``.<name>.fftmp-<pid>-<random>.tmp``,
+mode and, as root, owner of the replaced file); those of killed commands are removed by
+the next write to the same output, as for pool files.
 """
 
 from __future__ import annotations
@@ -15,25 +19,18 @@ import contextlib
 import glob
 import os
 import stat
-import tempfile
 import time
 from typing import Iterator, Optional
 
-from .._atomic import resolve_target
+from .._atomic import _existing, fsync_dir, make_temp, remove_stale_temps, resolve_target
 from .errors import CliError, NotWritableError
 
 _TMP_SUFFIX = ".fastfair-tmp"
+"""Suffix of the temporary output files of earlier versions (``.<name>.<random>`` +
+this); still removed when stale."""
 STALE_SECONDS = 600.0
-"""A temporary output file older than this was left by a killed command: removed."""
-
-
-def _new_file_mode(target: str) -> int:
-    try:
-        return stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+"""A temporary output file of the earlier naming older than this was left by a killed
+command: removed."""
 
 
 def same_file(a: str, b: str) -> bool:
@@ -99,14 +96,11 @@ class StagedOutputs:
         ``target``; :class:`NotWritableError` (exit code 4) if that fails."""
         target = resolve_target(target)  # a symlinked output is written through the link
         refuse_special_file(target, what)
-        directory = os.path.dirname(os.path.abspath(target))
+        remove_stale_temps(target)
         remove_stale_temporaries(target)
         tmp: Optional[str] = None
         try:
-            fd, tmp = tempfile.mkstemp(
-                prefix=f".{os.path.basename(target)}.", suffix=_TMP_SUFFIX, dir=directory
-            )
-            os.chmod(tmp, _new_file_mode(target))
+            fd, tmp = make_temp(target, _existing(target))
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
                 fh.write(text)
                 fh.flush()
@@ -133,7 +127,7 @@ class StagedOutputs:
             tmp, target = self._staged[0]
             os.replace(tmp, target)
             self._staged.pop(0)
-            _fsync_dir(os.path.dirname(os.path.abspath(target)))
+            fsync_dir(os.path.dirname(os.path.abspath(target)))
 
     def discard(self) -> None:
         """Remove every staged file that was not committed."""
@@ -147,8 +141,10 @@ class StagedOutputs:
 
 
 def remove_stale_temporaries(target: str, older_than: float = STALE_SECONDS) -> int:
-    """Remove the temporary files of ``target`` that a killed command left behind
-    (older than ``older_than`` seconds); return how many were removed."""
+    """Remove the temporary files of ``target`` in the naming of earlier versions
+    (``.<name>.<random>.fastfair-tmp``) that a killed command left behind (older than
+    ``older_than`` seconds); return how many were removed. Temporary files of the
+    current naming are removed by :func:`fastfair._atomic.remove_stale_temps`."""
     directory = os.path.dirname(os.path.abspath(target))
     pattern = os.path.join(
         glob.escape(directory), glob.escape(f".{os.path.basename(target)}.") + "*" + _TMP_SUFFIX
@@ -161,15 +157,3 @@ def remove_stale_temporaries(target: str, older_than: float = STALE_SECONDS) -> 
                 removed += 1
     return removed
 
-
-def _fsync_dir(directory: str) -> None:
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
