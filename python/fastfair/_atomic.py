@@ -79,7 +79,7 @@ def remove_stale_temps(target: str) -> list[str]:
     dead (killed before its rename). Returns the paths removed."""
     directory = os.path.dirname(os.path.abspath(target))
     prefix = temp_prefix(target)
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(directory)
     except OSError:

@@ -81,7 +81,8 @@ def as_real(x: Any, name: str) -> float:
     try:
         return float(x)
     except OverflowError:
-        msg = f"{name} is out of range for a float64, got an int of {int(x).bit_length()} bits"
+        bits = x.bit_length() if isinstance(x, int) else "many"
+        msg = f"{name} is out of range for a float64, got an int of {bits} bits"
         raise ValueError(msg) from None
 
 

@@ -51,7 +51,7 @@ def _check_agent(agent: Any, n: int) -> int:
     if isinstance(agent, (bool, np.bool_)) or not isinstance(agent, numbers.Integral):
         msg = f"agent must be an int, got {type(agent).__name__}"
         raise TypeError(msg)
-    if not 0 <= agent < n:
+    if not 0 <= int(agent) < n:
         msg = f"agent index must lie in [0, {n}), got {agent}"
         raise ValueError(msg)
     return int(agent)

@@ -38,7 +38,7 @@ def tickets_steps(quick: bool) -> int:  # noqa: ARG001
 def wser_field(n: int = 6_000, classes: int = 10, seed: int = 0) -> NDArray[np.float64]:
     """Tickets 1, 2, 4, ..., 2^(classes-1), about as many entrants with each."""
     rng = np.random.default_rng(seed)
-    return 2.0 ** rng.integers(0, classes, n)
+    return np.ldexp(1.0, rng.integers(0, classes, n)).astype(np.float64)
 
 
 def numpy_mc_odds(tickets: NDArray[np.float64], k: int, lotteries: int,

@@ -137,7 +137,7 @@ def _acquire_windows(fd: int, path: str, timeout: float) -> None:  # pragma: no 
     while True:
         try:
             os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined,unused-ignore]
             return
         except OSError:
             if time.monotonic() >= deadline:

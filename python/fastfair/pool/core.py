@@ -400,7 +400,7 @@ class LotteryPool:
                        f"lottery {tt + 1} is settled because a later one was drawn")
                 raise ValueError(msg)
             pos = self._members.position_of(entrant, self.n_entrants)
-            state = list(self._core.state())
+            state: list[Any] = list(self._core.state())
             lengths, positions, winners = state[1], state[4], state[7]
             start = int(lengths[:tt].sum())
             col = slice(start, start + int(lengths[tt]))
@@ -483,8 +483,9 @@ class LotteryPool:
         """
         with self._exclusive():
             report = audit(self._core, self._seed_strings, self._members.retired_at)
-            return _waitlist.audit_records(self._core, self._waitlists, self._declines,
-                                           report)
+            checked: AuditReport = _waitlist.audit_records(
+                self._core, self._waitlists, self._declines, report)
+            return checked
 
     # ---- persistence -------------------------------------------------------------
     def _state(self) -> dict[str, Any]:
