@@ -63,6 +63,12 @@ SEED_STRING_RULE = (
 StrSeedLike = Union[str, int, np.integer, np.random.Generator, None]
 
 
+def sha256_seed(data: bytes) -> int:
+    """The first 8 bytes of the SHA-256 of ``data``, read as a little-endian unsigned
+    64-bit integer: the one rule behind string seeds and waitlist seeds."""
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "little")
+
+
 def seed_from_string(text: str, name: str = "seed") -> int:
     """The 64-bit seed of a string seed (e.g. published lottery numbers or a public
     randomness-beacon value): the first 8 bytes of the SHA-256 of its UTF-8 bytes,
@@ -83,5 +89,5 @@ def seed_from_string(text: str, name: str = "seed") -> int:
     except UnicodeEncodeError:
         msg = f"{name} must be valid Unicode text (it holds a lone surrogate)"
         raise ValueError(msg) from None
-    return int.from_bytes(hashlib.sha256(raw).digest()[:8], "little")
+    return sha256_seed(raw)
 

@@ -158,14 +158,7 @@ class LotteryPool:
             ``pool_size`` (members at that lottery), ``seed`` (the 64-bit seed) and
             ``seed_string`` (the str seed, or None).
         """
-        n_t = self.n_lotteries
-        if isinstance(t, bool) or not isinstance(t, (int, np.integer)):
-            msg = f"t must be an int, got {type(t).__name__}"
-            raise TypeError(msg)
-        if not -n_t <= t < n_t:
-            msg = f"t must lie in [-{n_t}, {n_t}) for a pool of {n_t} lotteries, got {t}"
-            raise IndexError(msg)
-        t = int(t) % n_t
+        t = self._lottery_index(t)
         pool_size, _pos, scores, _pi, _won = self._core.column(t)
         return {
             "lottery": t + 1,

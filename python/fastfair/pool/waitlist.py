@@ -20,13 +20,13 @@ See docs/waitlists.md.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Optional, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 from .. import _core
+from .._seed import sha256_seed
 
 __all__ = [
     "WAITLIST_SEED_TAG",
@@ -46,8 +46,8 @@ def alternate_seed(seed: int, j: int) -> int:
     The first 8 bytes, read little-endian, of
     ``SHA-256(WAITLIST_SEED_TAG || seed as 8 bytes LE || j as 8 bytes LE)``.
     """
-    data = WAITLIST_SEED_TAG + int(seed).to_bytes(8, "little") + int(j).to_bytes(8, "little")
-    return int.from_bytes(hashlib.sha256(data).digest()[:8], "little")
+    return sha256_seed(
+        WAITLIST_SEED_TAG + int(seed).to_bytes(8, "little") + int(j).to_bytes(8, "little"))
 
 
 def draw_alternates(
