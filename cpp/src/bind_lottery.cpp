@@ -416,6 +416,37 @@ void register_lottery(py::module_& m) {
     m.def("simplex_clip_sort", &py_simplex_clip_sort, "r"_a, "k"_a,
           "Internal: the blog's sort-based projection (no rescale), as used by pgd.");
 
+    m.def(
+        "pipage_round_divided",
+        [](const f64_in& pi, const u16_in& codes, const i64_in& seats, std::uint64_t seed) {
+            fastfair_bind::require_ndim(pi, 1, "pi");
+            fastfair_bind::require_ndim(codes, 1, "codes");
+            fastfair_bind::require_ndim(seats, 1, "seats");
+            fastfair_bind::require_len(codes, 0, pi.shape(0), "codes");
+            const auto m = static_cast<std::size_t>(pi.shape(0));
+            const auto D = static_cast<std::size_t>(seats.shape(0));
+            const double* p = pi.data();
+            for (std::size_t j = 0; j < m; ++j)
+                if (!(p[j] >= 0.0 && p[j] <= 1.0))
+                    throw py::value_error("pi must lie in [0, 1]");
+            std::vector<double> ones(m, 1.0);
+            with_value_errors([&] {
+                fastfair::DivisionScratch w;
+                fastfair::check_divisions(codes.data(), ones.data(), m, seats.data(), D, "codes",
+                                          w.counts);
+                return 0;
+            });
+            py::array_t<std::int8_t> out(static_cast<py::ssize_t>(m));
+            fastfair::DivisionScratch w;
+            w.ix.build(codes.data(), m, D);
+            fastfair::Rng rng(seed);
+            fastfair::divided_pipage_round(p, m, seats.data(), D, rng, out.mutable_data(), w);
+            return out;
+        },
+        "pi"_a, "codes"_a, "seats"_a, "seed"_a,
+        "Internal: the rounding of a divided lottery (pipage per division, divisions in "
+        "code order, one generator); no check that each division's pi sums to its seats.");
+
     py::class_<PoolObj>(m, "LotteryPoolCore",
                         "Internal: state of a fair repeated lottery (sparse columns). Not "
                         "thread-safe: a call while another thread is in one raises "
