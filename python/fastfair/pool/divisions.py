@@ -168,7 +168,7 @@ def check_division_records(raw: Any, n_divisions: NDArray[np.int64]) -> list[Opt
                 or not all(isinstance(x, str) and x for x in labels)
                 or list(labels) != sorted(set(labels))):
             msg = (f"invalid LotteryPool state: the division labels of lottery {t + 1} must "
-                   f"be {d} sorted, unique, non-empty str")
+                   "be a non-empty list of sorted, unique, non-empty str, one per division")
             raise ValueError(msg)
         out.append(list(labels))
     return out
