@@ -226,6 +226,7 @@ def test_core_history_and_columns_of_divisions(rng):
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import pickle  # noqa: E402
+import re  # noqa: E402
 import struct  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
@@ -551,5 +552,9 @@ def test_waitlists_per_division_and_declines():
 def test_divisions_doc_exists_and_is_linked():
     doc = Path(__file__).resolve().parents[1] / "docs" / "divisions.md"
     text = doc.read_text(encoding="utf-8")
-    assert "k_d" in text and "pipage" in text
+    assert "k_{t,d}" in text and "pipage" in text
     assert "docs/divisions.md" in (ff.LotteryPool.run_lottery.__doc__ or "")
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:  # the examples run as shown
+        exec(compile(block, "docs/divisions.md", "exec"), {})
