@@ -223,6 +223,13 @@ void pool_prepare_sparse(PoolObj& o, const u32_in& pos, const f64_in& scores,
     o.dense = false;
 }
 
+const Column& column_at(const Pool& p, std::int64_t t) {
+    const auto& cols = p.columns();
+    if (t < 0 || static_cast<std::uint64_t>(t) >= cols.size())
+        throw py::index_error("lottery index out of range");
+    return cols[static_cast<std::size_t>(t)];
+}
+
 py::array_t<double> pending_pi(const PoolObj& o) {
     const Column& c = o.pool.pending();
     return o.dense ? scatter(c, c.pi) : to_array(c.pi);
@@ -539,10 +546,7 @@ void register_lottery(py::module_& m) {
         .def("column",
              [](PoolObj& o, std::int64_t t) {
                  BusyGuard g(o.busy, kWhat);
-                 const auto& cols = o.pool.columns();
-                 if (t < 0 || static_cast<std::uint64_t>(t) >= cols.size())
-                     throw py::index_error("lottery index out of range");
-                 const Column& c = cols[static_cast<std::size_t>(t)];
+                 const Column& c = column_at(o.pool, t);
                  return py::make_tuple(c.pool_size, to_array(c.pos), to_array(c.scores),
                                        to_array(c.pi), to_array(c.winners));
              },
@@ -550,10 +554,7 @@ void register_lottery(py::module_& m) {
         .def("column_divisions",
              [](PoolObj& o, std::int64_t t) {
                  BusyGuard g(o.busy, kWhat);
-                 const auto& cols = o.pool.columns();
-                 if (t < 0 || static_cast<std::uint64_t>(t) >= cols.size())
-                     throw py::index_error("lottery index out of range");
-                 const Column& c = cols[static_cast<std::size_t>(t)];
+                 const Column& c = column_at(o.pool, t);
                  return py::make_tuple(to_array(c.div), to_array(c.div_k));
              },
              "t"_a,

@@ -82,23 +82,10 @@ public:
             throw std::invalid_argument(
                 "k must lie in [0, number of entrants with a score > 0] = [0, " +
                 std::to_string(n_pos) + "], got " + std::to_string(k));
-        pending_ok_ = prepared_ = false;
-        p_.pool_size = n;
-        p_.pos.assign(pos, pos + m);
-        p_.scores.assign(s, s + m);
-        p_.winners.clear();
-        p_deserved_.resize(m);
-        p_.pi.resize(m);
-        target_.resize(m);
-        eligible_.resize(m);
+        begin_pending(pos, s, m, n);
         const double kd = static_cast<double>(k);
         deserved_seats(s, m, kd, p_deserved_.data(), scratch_.idx);
-        for (std::size_t j = 0; j < m; ++j) {
-            const std::size_t i = pos[j];
-            eligible_[j] = s[j] > 0.0;
-            target_[j] = i < n_entrants_ ? (cum_deserved_[i] + p_deserved_[j]) - wins_[i]
-                                         : p_deserved_[j];
-        }
+        fill_targets(pos, s, m);
         fair_probabilities_exact(target_.data(), eligible_.data(), m, kd, p_.pi.data(),
                                  scratch_);
         p_.div.clear();
@@ -312,6 +299,32 @@ private:
         }
     }
 
+    // The pending lottery's entries are copied and its buffers sized (prepare, both
+    // forms, after validation).
+    void begin_pending(const std::uint32_t* pos, const double* s, std::size_t m,
+                       std::uint64_t n) {
+        pending_ok_ = prepared_ = false;
+        p_.pool_size = n;
+        p_.pos.assign(pos, pos + m);
+        p_.scores.assign(s, s + m);
+        p_.winners.clear();
+        p_deserved_.resize(m);
+        p_.pi.resize(m);
+        target_.resize(m);
+        eligible_.resize(m);
+    }
+
+    // Targets (cumulative deserved, this lottery's p_deserved_ included, minus wins)
+    // and eligibility (score > 0) of the pending entries.
+    void fill_targets(const std::uint32_t* pos, const double* s, std::size_t m) {
+        for (std::size_t j = 0; j < m; ++j) {
+            const std::size_t i = pos[j];
+            eligible_[j] = s[j] > 0.0;
+            target_[j] = i < n_entrants_ ? (cum_deserved_[i] + p_deserved_[j]) - wins_[i]
+                                         : p_deserved_[j];
+        }
+    }
+
     // The divided form of prepare (lottery_divisions.hpp): the same steps per division.
     void prepare_divided(const std::uint32_t* pos, const double* s, std::size_t m,
                          std::uint64_t n, std::int64_t k, const std::uint16_t* div,
@@ -324,25 +337,12 @@ private:
         if (k != total)
             throw std::invalid_argument("k must equal the sum of the division seats (" +
                                         std::to_string(total) + "), got " + std::to_string(k));
-        pending_ok_ = prepared_ = false;
-        p_.pool_size = n;
-        p_.pos.assign(pos, pos + m);
-        p_.scores.assign(s, s + m);
-        p_.winners.clear();
+        begin_pending(pos, s, m, n);
         p_.div.assign(div, div + m);
         p_.div_k.assign(div_k, div_k + n_div);
-        p_deserved_.resize(m);
-        p_.pi.resize(m);
-        target_.resize(m);
-        eligible_.resize(m);
         div_scratch_.ix.build(div, m, n_div);
         divided_deserved_seats(s, m, div_k, n_div, p_deserved_.data(), div_scratch_);
-        for (std::size_t j = 0; j < m; ++j) {
-            const std::size_t i = pos[j];
-            eligible_[j] = s[j] > 0.0;
-            target_[j] = i < n_entrants_ ? (cum_deserved_[i] + p_deserved_[j]) - wins_[i]
-                                         : p_deserved_[j];
-        }
+        fill_targets(pos, s, m);
         divided_fair_probabilities(target_.data(), eligible_.data(), m, div_k, n_div,
                                    p_.pi.data(), div_scratch_);
         p_k_ = k;

@@ -52,6 +52,39 @@ class DivisionPlan:
         return int(self.seats.sum())
 
 
+def _label_array(values: Any) -> NDArray[np.str_]:
+    """The labels as a 1-D str array: str as they are, integers as their decimal text;
+    anything else (floats, None, bools, a single string) is a TypeError. Arrays of str
+    or ints, and lists of str, are converted without Python work per label."""
+    if isinstance(values, (str, bytes)):
+        msg = "divisions must be a sequence of labels, not a single string"
+        raise TypeError(msg)
+    if isinstance(values, np.ndarray):
+        if values.ndim != 1:
+            msg = f"divisions must be one-dimensional, got shape {values.shape}"
+            raise ValueError(msg)
+        kind = values.dtype.kind
+        if kind == "U":
+            return values
+        if kind in "iu":
+            return values.astype(str)
+        if kind != "O":
+            msg = f"divisions must be str or integer labels, got dtype {values.dtype}"
+            raise TypeError(msg)
+        items = values.tolist()
+    else:
+        try:
+            items = list(values)
+        except TypeError:
+            msg = f"divisions must be a sequence of labels, got {type(values).__name__}"
+            raise TypeError(msg) from None
+    types = set(map(type, items))
+    if types and all(issubclass(t, str) for t in types):
+        return np.array(items, dtype=str)
+    out = _pandas.ids_list(items, "divisions")  # ints (or a mix): checked one by one
+    return np.array(out or [], dtype=str)
+
+
 def label_text(x: Any, name: str) -> str:
     """One division label as text: a non-empty str, or an int as its decimal text."""
     out = _pandas.ids_list([x], name)
@@ -95,16 +128,13 @@ def plan(divisions: Any, k: Any, scores: NDArray[np.float64],
     values, div_series = _pandas.unwrap(divisions)
     if series is not None and div_series is not None:
         _pandas.common_series(series, div_series)
-    if isinstance(values, (str, bytes)):
-        msg = "divisions must be a sequence of labels, not a single string"
-        raise TypeError(msg)
-    rows = _pandas.ids_list(values, "divisions")
-    assert rows is not None
-    if len(rows) != scores.size:
-        msg = f"divisions must have one label per row of scores ({scores.size}), got {len(rows)}"
+    rows = _label_array(values)
+    if rows.size != scores.size:
+        msg = f"divisions must have one label per row of scores ({scores.size}), got {rows.size}"
         raise ValueError(msg)
-    if "" in set(rows):
-        msg = f"divisions: division labels must be non-empty (row {rows.index('')})"
+    empty = np.flatnonzero(rows == "")
+    if empty.size:
+        msg = f"divisions: division labels must be non-empty (row {int(empty[0])})"
         raise ValueError(msg)
     seats: dict[str, int] = {}
     for key, value in k.items():
@@ -114,15 +144,21 @@ def plan(divisions: Any, k: Any, scores: NDArray[np.float64],
             raise ValueError(msg)
         seats[label] = _seats(value, label)
     labels = sorted(seats)
+    if not labels:
+        msg = "k must name at least one division"
+        raise ValueError(msg)
     if len(labels) > MAX_DIVISIONS:
         msg = f"k: at most {MAX_DIVISIONS} divisions, got {len(labels)}"
         raise ValueError(msg)
-    code_of = {x: j for j, x in enumerate(labels)}
-    raw = np.array([code_of.get(x, -1) for x in rows], dtype=np.int64).reshape(-1)
+    # codes by binary search in the sorted labels (NumPy compares str by code point,
+    # like Python's sorted): no Python work per row
+    table = np.array(labels, dtype=str)
+    at = np.minimum(np.searchsorted(table, rows), len(labels) - 1)
+    raw = np.where(table[at] == rows, at, -1).astype(np.int64)
     entered = scores > 0
     missing = np.flatnonzero(entered & (raw < 0))
     if missing.size:
-        names = sorted({rows[j] for j in missing.tolist()})
+        names = np.unique(rows[missing]).tolist()
         msg = (f"k: no seats given for division(s) {names[:5]} of {missing.size} "
                f"entrant(s) with a score > 0")
         raise ValueError(msg)
@@ -178,13 +214,11 @@ def member_labels(n_entrants: int, positions: NDArray[Any], scores: NDArray[Any]
                   codes: NDArray[Any], labels: Optional[Sequence[str]]) -> list[Optional[str]]:
     """Each pool member's division label at one lottery (None: did not enter, i.e. no
     score > 0, or the lottery is undivided)."""
-    out: list[Optional[str]] = [None] * n_entrants
-    if labels is None:
-        return out
-    keep = scores > 0
-    for p, c in zip(positions[keep].tolist(), codes[keep].tolist()):
-        out[p] = labels[c]
-    return out
+    out = np.full(n_entrants, None, dtype=object)
+    if labels is not None:
+        keep = scores > 0
+        out[positions[keep]] = np.array(labels, dtype=object)[codes[keep]]
+    return out.tolist()  # type: ignore[no-any-return]
 
 
 def waitlist_counts(waitlist: Any, dplan: DivisionPlan) -> NDArray[np.int64]:
