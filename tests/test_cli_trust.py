@@ -340,7 +340,7 @@ def test_catch_all_turns_a_bug_into_one_line(monkeypatch, capsys, tmp_path):
     def boom(*a, **k):
         raise ZeroDivisionError("simulated bug")
 
-    monkeypatch.setattr(lot, "read_entrants", boom)
+    monkeypatch.setattr(lot, "read_entrant_table", boom)
     code = main(["lottery", "preview", str(tmp_path / "p"), "e.csv", "-k", "1",
                  "--create"])
     err = capsys.readouterr().err
