@@ -165,3 +165,28 @@ def member_divisions(pool: Any, t: int = -1) -> Optional[Sequence[Optional[str]]
         return None
     labels = pool.division_labels(t)
     return list(labels)
+
+
+def check_quotas(pool: Any) -> tuple[int, list[tuple[int, str]]]:
+    """Count, independently of the pool's own replay, each division's winners in every
+    lottery drawn by division: (how many lotteries were, [(lottery index, what is
+    wrong)]) for a division whose winners differ from its seats."""
+    winners = pool.winners
+    divided = 0
+    problems: list[tuple[int, str]] = []
+    for t in range(pool.n_lotteries):
+        info = division_info(pool, t)
+        if info is None:
+            continue
+        divided += 1
+        labels = member_divisions(pool, t) or []
+        won: Counter[str] = Counter(
+            label for label, w in zip(labels, winners[:, t].tolist()) if w and label)
+        outside = int(winners[:, t].sum()) - sum(won.values())
+        if outside:
+            problems.append((t, f"{outside} winner(s) in no division"))
+        for label, d in info.items():
+            if won[label] != int(d["k"]):
+                problems.append((t, f"division {label!r}: {won[label]} winner(s), "
+                                    f"{int(d['k'])} seat(s)"))
+    return divided, problems

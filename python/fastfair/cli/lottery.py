@@ -362,10 +362,14 @@ def _run_decline(args: argparse.Namespace) -> int:
 def _run_verify(args: argparse.Namespace) -> int:
     pool = _load_pool(args.pool, create=False)
     report = pool.verify()
-    if report:
-        print(f"ok: all {report.n_lotteries} lotteries of {args.pool} re-derive exactly")
+    divided, quota_problems = divisions.check_quotas(pool)
+    mismatches = sorted([*report.mismatches, *quota_problems])
+    if not mismatches:
+        print(f"ok: all {report.n_lotteries} lotteries of {args.pool} re-derive exactly"
+              + (f"; each division of the {divided} lotter{'y' if divided == 1 else 'ies'}"
+                 " drawn by division got exactly its seats" if divided else ""))
         return 0
-    for index, what in report.mismatches:
+    for index, what in mismatches:
         print(f"lottery {index + 1}: {what}")
-    print(f"FAILED: {len(report.mismatches)} mismatch(es) in {args.pool}")
+    print(f"FAILED: {len(mismatches)} mismatch(es) in {args.pool}")
     return 1
