@@ -4,8 +4,10 @@
                              [--out WINNERS.csv] [--create] [--expect-lottery N]
                              [--waitlist M [--waitlist-out WAITLIST.csv]]
                              [--lock-timeout SECONDS]
+    fastfair lottery draw    POOL ENTRANTS.csv --division-column COL -k F=50 -k M=50 ...
     fastfair lottery decline POOL ID [--expect-lottery N] [--lock-timeout SECONDS]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
+                             [--division-column COL -k LABEL=SEATS ...]
     fastfair lottery verify  POOL
     fastfair lottery history POOL [--out HISTORY.csv]
     fastfair lottery report  POOL [--html AUDIT.html]
@@ -23,7 +25,10 @@ N-1 lotteries, so re-running a year's draw never records a second lottery.
 
 The entrants CSV: one row per entrant with an id and a score (tickets, weight); a header
 line is optional, the delimiter (comma, semicolon, tab) is detected, extra columns are
-ignored; see --id-column, --score-column, --delimiter and --encoding.
+ignored; see --id-column, --score-column, --delimiter and --encoding. Divisions
+(--division-column COL names the column of each entrant's division, and -k LABEL=SEATS,
+once per division, its seats): every division gets exactly its seats, and fairness
+across lotteries runs within each division.
 """
 
 from __future__ import annotations
