@@ -56,14 +56,14 @@ def seats_value(text: str) -> Union[int, tuple[str, int]]:
         msg = f"expected LABEL=SEATS with a non-empty division label, got {text!r}"
         raise argparse.ArgumentTypeError(msg)
     try:
-        seats = int(raw)
+        count = int(raw)
     except ValueError:
-        msg = f"the seats of division {label!r} must be a whole number, got {raw!r}"
+        msg = f"division {label!r}: expected a whole number, got {raw!r}"
         raise argparse.ArgumentTypeError(msg) from None
-    if seats < 0:
-        msg = f"the seats of division {label!r} must be >= 0, got {seats}"
+    if count < 0:
+        msg = f"division {label!r}: expected a whole number >= 0, got {count}"
         raise argparse.ArgumentTypeError(msg)
-    return label, seats
+    return label, count
 
 
 def add_options(q: argparse.ArgumentParser) -> None:
@@ -82,29 +82,44 @@ def add_options(q: argparse.ArgumentParser) -> None:
 def resolve_seats(args: argparse.Namespace) -> Seats:
     """The ``-k`` values of ``args`` as one int, or label -> seats with
     ``--division-column`` (the rules of the module docstring)."""
-    values: list[Union[int, tuple[str, int]]] = list(args.k)
+    return _resolve(args.k, args.division_column is not None, "-k", "the seats",
+                    plain_per_division=False)
+
+
+def resolve_waitlist(args: argparse.Namespace) -> Seats:
+    """The ``--waitlist`` values: one int (with divisions: that many alternates in
+    every division), or label -> alternates (``--waitlist F=5``, divisions only)."""
+    values = getattr(args, "waitlist", None) or [0]
+    return _resolve(values, args.division_column is not None, "--waitlist",
+                    "the alternates", plain_per_division=True)
+
+
+def _resolve(values: Sequence[Union[int, tuple[str, int]]], divided: bool, option: str,
+             what: str, plain_per_division: bool) -> Seats:
     pairs = [v for v in values if isinstance(v, tuple)]
     plain = [v for v in values if not isinstance(v, tuple)]
-    if args.division_column is None:
-        if pairs:
-            label, seats = pairs[0]
-            msg = (f"-k {label}={seats} gives the seats of a division: name the entrants' "
-                   "division column with --division-column (or give -k one number)")
-            raise CliError(msg)
-        if len(plain) > 1:
-            shown = " ".join(f"-k {v}" for v in plain)
-            msg = f"-k given {len(plain)} times ({shown}); give the number of winners once"
-            raise CliError(msg)
-        return int(plain[0])
-    if plain:
-        msg = (f"-k {plain[0]}: with --division-column give the seats of each division "
-               "as -k LABEL=SEATS (e.g. -k F=50 -k M=50)")
+    if pairs and not divided:
+        label, n = pairs[0]
+        msg = (f"{option} {label}={n} gives {what} of a division: name the entrants' "
+               f"division column with --division-column (or give {option} one number)")
         raise CliError(msg)
+    if plain and divided and not plain_per_division:
+        msg = (f"{option} {plain[0]}: with --division-column give {what} of each division "
+               f"as {option} LABEL=SEATS (e.g. {option} F=50 {option} M=50)")
+        raise CliError(msg)
+    if len(plain) > 1 or (plain and pairs):
+        shown = " ".join(f"{option} {v[0]}={v[1]}" if isinstance(v, tuple) else
+                         f"{option} {v}" for v in values)
+        msg = (f"{option} given {len(values)} times ({shown}); give one number"
+               + (f", or one {option} LABEL=N per division" if divided else " once"))
+        raise CliError(msg)
+    if plain:
+        return int(plain[0])
     twice = [label for label, n in Counter(label for label, _s in pairs).items() if n > 1]
     if twice:
-        msg = f"-k: division {twice[0]!r} is given more than once"
+        msg = f"{option}: division {twice[0]!r} is given more than once"
         raise CliError(msg)
-    return {label: seats for label, seats in pairs}
+    return {label: n for label, n in pairs}
 
 
 def check_field(table: Entrants, seats: Seats, path: str) -> None:
@@ -190,3 +205,18 @@ def check_quotas(pool: Any) -> tuple[int, list[tuple[int, str]]]:
                 problems.append((t, f"division {label!r}: {won[label]} winner(s), "
                                     f"{int(d['k'])} seat(s)"))
     return divided, problems
+
+
+def labels_of(pool: Any, members: Sequence[Any], t: int = -1) -> Optional[list[Optional[str]]]:
+    """The division at lottery ``t`` of each of ``members`` (ids, or positions in a
+    pool without ids), or None for an undivided lottery."""
+    labels = member_divisions(pool, t)
+    if labels is None:
+        return None
+    ids = pool.ids
+    index = None if ids is None else {x: j for j, x in enumerate(ids)}
+    out: list[Optional[str]] = []
+    for m in members:
+        j = int(m) if index is None else index.get(str(m))
+        out.append(None if j is None or not 0 <= j < len(labels) else labels[j])
+    return out

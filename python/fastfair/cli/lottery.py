@@ -39,12 +39,13 @@ import pickle
 import stat
 import sys
 import warnings
+from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
-from .argtypes import positive_int, whole_number
+from .argtypes import positive_int
 from . import divisions
 from . import outputs as out_files
 from .errors import CliError, EXIT_CODES_HELP, NotWritableError, UnexpectedStateError
@@ -81,9 +82,12 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--seed-string", default=None, metavar="TEXT",
                    help="a published string (lottery numbers, a beacon value) whose "
                         "SHA-256 gives the 64-bit seed; recorded with the lottery")
-    d.add_argument("--waitlist", type=whole_number, default=0, metavar="M",
+    d.add_argument("--waitlist", type=divisions.seats_value, action="append",
+                   default=None, metavar="M|LABEL=M",
                    help="also draw M ordered alternates among those who did not win, "
-                        "by the same fairness rule (see `lottery decline`)")
+                        "by the same fairness rule (see `lottery decline`); with "
+                        "--division-column M alternates in every division, or "
+                        "--waitlist LABEL=M per division")
     d.add_argument("--waitlist-out", default=None, metavar="FILE",
                    help="CSV file of the waitlist (position, id, lottery, seed)")
     d.add_argument("--create", action="store_true",
@@ -238,6 +242,7 @@ def _read_entrants(args: argparse.Namespace) -> Entrants:
     """The entrants file, its divisions checked against ``-k`` (``args.k`` becomes one
     int, or label -> seats with ``--division-column``)."""
     args.k = divisions.resolve_seats(args)
+    args.waitlist = divisions.resolve_waitlist(args)
     table = read_entrant_table(args.entrants, args)
     divisions.check_field(table, args.k, args.entrants)
     return table
@@ -338,10 +343,20 @@ def _run_draw(args: argparse.Namespace) -> int:
 
 def _waitlist_text(pool: Any) -> str:
     """The last lottery's waitlist as CSV: position (1 = first alternate), id,
-    lottery, seed."""
+    lottery, seed; a lottery drawn by division adds ``division`` after ``id``, and
+    positions count within each division (its alternates in order)."""
     seed, _text = out_files.pool_seed(pool)
-    rows = [(j + 1, x, pool.n_lotteries, seed) for j, x in enumerate(pool.waitlist())]
-    return csv_text(["position", "id", "lottery", "seed"], rows)
+    alternates = pool.waitlist()
+    labels = divisions.labels_of(pool, alternates)
+    if labels is None:
+        rows = [(j + 1, x, pool.n_lotteries, seed) for j, x in enumerate(alternates)]
+        return csv_text(["position", "id", "lottery", "seed"], rows)
+    place: Counter[Optional[str]] = Counter()
+    rows = []
+    for x, label in zip(alternates, labels):
+        place[label] += 1
+        rows.append((place[label], x, label, pool.n_lotteries, seed))
+    return csv_text(["position", "id", "division", "lottery", "seed"], rows)
 
 
 def _run_decline(args: argparse.Namespace) -> int:
@@ -360,7 +375,9 @@ def _run_decline(args: argparse.Namespace) -> int:
         except (ValueError, TypeError) as exc:
             raise CliError(str(exc)) from None
         _save_pool(pool, args.pool)
-    print(f"{args.entrant} declined lottery {pool.n_lotteries}: the seat goes to {got}")
+    label = (divisions.labels_of(pool, [got]) or [None])[0]
+    print(f"{args.entrant} declined lottery {pool.n_lotteries}: the seat goes to {got}"
+          + (f" (division {label})" if label is not None else ""))
     return 0
 
 
