@@ -169,3 +169,153 @@ def test_an_empty_division_is_one_line_through_the_installed_command(
     assert one_line_error(p, 2) == (
         f"fastfair lottery draw: error: {entrants} line 3: empty division for id 'b'")
     assert not pool.exists()
+
+
+# ------------------------------------------------- a realistic field over five years
+
+SEATS = {"F": 800, "M": 900, "masters": 300}
+YEARS = 5
+FIELD = 20_000
+
+
+def seasons(seed=12):
+    """Five years of entrants files as lists of (id, score, division): 20,000 entrants
+    a year in three divisions (F 40%, M 45%, masters 15%), a fifth of the field
+    replaced by newcomers every year, 2% of F/M entrants moving to masters each year,
+    and a few withdrawn entrants (score 0) still listed."""
+    rng = np.random.default_rng(seed)
+    next_id = 0
+
+    def newcomers(n):
+        nonlocal next_id
+        ids = [f"r{next_id + j:06d}" for j in range(n)]
+        next_id += n
+        return dict(zip(ids, rng.choice(["F", "M", "masters"], size=n,
+                                        p=[0.40, 0.45, 0.15]).tolist()))
+
+    field = newcomers(FIELD)
+    years = []
+    for _ in range(YEARS):
+        ids = list(field)
+        withdrawn = set(rng.choice(len(ids), size=50, replace=False).tolist())
+        years.append([(x, 0 if j in withdrawn else 1, field[x]) for j, x in enumerate(ids)])
+        keep = rng.random(len(ids)) >= 0.2
+        field = {x: field[x] for x, kept in zip(ids, keep) if kept}
+        for x in field:
+            if field[x] != "masters" and rng.random() < 0.02:
+                field[x] = "masters"
+        field.update(newcomers(FIELD - len(field)))
+    return years
+
+
+def test_five_years_of_divided_draws_through_the_cli(cli, run, tmp_path):
+    pool = tmp_path / "race.ffl"
+    kargs = [a for label, k in SEATS.items() for a in ("-k", f"{label}={k}")]
+    history_of_division: dict[str, str] = {}
+    for year, rows in enumerate(seasons(), start=1):
+        entrants = write_field(tmp_path / f"entrants{year}.csv", rows)
+        odds_path, won_path = tmp_path / f"odds{year}.csv", tmp_path / f"winners{year}.csv"
+        p = cli("lottery", "preview", pool, entrants, "--create", "--division-column",
+                "division", *kargs, "--out", odds_path)
+        assert p.returncode == 0, p.stderr
+        p = cli("lottery", "draw", pool, entrants, "--create", "--division-column",
+                "division", *kargs, "--seed", 1000 + year, "--expect-lottery", year,
+                "--out", won_path)
+        assert p.returncode == 0, p.stderr
+        # the printed summary: the totals, then each division's seats and entrants
+        entered = Counter(d for _x, s, d in rows if s > 0)
+        lines = p.stderr.strip().splitlines()
+        assert f"recorded lottery {year} of pool" in lines[0]
+        assert f"{sum(SEATS.values())} winner(s) among {sum(entered.values())} " \
+               "entrant(s)" in lines[0]
+        for label in SEATS:
+            assert any(line.split() == ["division", label, f"{SEATS[label]:,}",
+                                        "seat(s)", "among", f"{entered[label]:,}",
+                                        "entrant(s)"] for line in lines[1:]), lines
+        odds = read_rows(odds_path.read_text())
+        won = read_rows(won_path.read_text())
+        assert list(odds[0]) == ["id", "division", "score", "probability", "lottery",
+                                 "seed"]
+        # every quota exact, winners only among that division's entrants
+        division_of = {x: d for x, _s, d in rows}
+        score_of = {x: s for x, s, _d in rows}
+        assert Counter(r["division"] for r in won) == Counter(SEATS)
+        assert all(division_of[r["id"]] == r["division"] and score_of[r["id"]] > 0
+                   for r in won)
+        # the published odds are the ones the draw used; they sum to each quota
+        pi = {r["id"]: float(r["probability"]) for r in odds}
+        assert all(float(r["probability"]) == pi[r["id"]] for r in won)
+        for label, k in SEATS.items():
+            total = sum(pi[x] for x, _s, d in rows if d == label)
+            assert abs(total - k) < 1e-9
+        assert all(pi[x] == 0 for x, s, _d in rows if s == 0)
+        history_of_division.update(
+            {f"{year}:{x}": d for x, s, d in rows if s > 0})
+    # verify: replay clean, every division's winners counted independently
+    p = run("lottery", "verify", pool)
+    assert p.stdout.strip() == (
+        f"ok: all {YEARS} lotteries of {pool} re-derive exactly; each division of the "
+        f"{YEARS} lotteries drawn by division got exactly its seats")
+    # history: one row per entrant and lottery, with its division that year
+    hist_path = tmp_path / "history.csv"
+    assert cli("lottery", "history", pool, "--out", hist_path).returncode == 0
+    hist = read_rows(hist_path.read_text())
+    assert list(hist[0])[:3] == ["lottery", "id", "division"]
+    assert {f"{r['lottery']}:{r['id']}": r["division"] for r in hist} \
+        == history_of_division
+    # each lottery's deserved seats sum, within each division, to its seats
+    deserved: Counter[tuple[str, str]] = Counter()
+    for r in hist:
+        deserved[(r["lottery"], r["division"])] += float(r["deserved"])
+    for (_t, label), total in deserved.items():
+        assert abs(total - SEATS[label]) < 1e-6
+    # fairness across the years within each division: nobody who stayed in one
+    # division is a seat or more from the seats they deserved there
+    last = {}
+    for r in hist:
+        last[r["id"]] = r
+    stayers = {x for x in last if len({history_of_division[f"{t}:{x}"]
+                                       for t in range(1, YEARS + 1)
+                                       if f"{t}:{x}" in history_of_division}) == 1}
+    worst = Counter()
+    for x in stayers:
+        r = last[x]
+        gap = abs(int(r["cumulative_wins"]) - float(r["cumulative_deserved"]))
+        worst[r["division"]] = max(worst[r["division"]], gap)
+    assert set(worst) == set(SEATS) and max(worst.values()) < 1, worst
+    # the report shows each division of each lottery
+    p = run("lottery", "report", pool)
+    assert p.stdout.count("divisions: seats of entrants") == YEARS
+    assert f"F: {SEATS['F']:,} of " in p.stdout
+
+
+def test_waitlist_and_decline_stay_within_the_division(cli, tmp_path):
+    rows = ([(f"f{i}", 1, "F") for i in range(30)] + [(f"m{i}", 1 + i % 3, "M")
+                                                      for i in range(40)])
+    entrants = write_field(tmp_path / "e.csv", rows)
+    pool, wl = tmp_path / "pool.ffl", tmp_path / "waitlist.csv"
+    p = cli("lottery", "draw", pool, entrants, "--create", "--division-column",
+            "division", "-k", "F=10", "-k", "M=12", "--waitlist", "F=3", "--waitlist",
+            "M=2", "--seed", 5, "--waitlist-out", wl, "--out", tmp_path / "w.csv")
+    assert p.returncode == 0, p.stderr
+    alternates = read_rows(wl.read_text())
+    assert [(r["division"], r["position"]) for r in alternates] == [
+        ("F", "1"), ("F", "2"), ("F", "3"), ("M", "1"), ("M", "2")]
+    assert all(r["id"][0] == r["division"][0].lower() for r in alternates)
+    winners = read_rows((tmp_path / "w.csv").read_text())
+    m_winner = next(r["id"] for r in winners if r["division"] == "M")
+    p = cli("lottery", "decline", pool, m_winner)
+    assert p.returncode == 0, p.stderr
+    first_m = next(r["id"] for r in alternates if r["division"] == "M")
+    assert p.stdout.strip() == (f"{m_winner} declined lottery 1: the seat goes to "
+                                f"{first_m} (division M)")
+    p = cli("lottery", "verify", pool)
+    assert p.returncode == 0 and "got exactly its seats" in p.stdout
+    loaded = ff.LotteryPool.load(pool)
+    assert loaded.declines() == [(m_winner, first_m)]
+    # the same number of alternates in every division
+    p = cli("lottery", "draw", pool, entrants, "--division-column", "division", "-k",
+            "F=10", "-k", "M=12", "--waitlist", 2, "--seed", 6, "--waitlist-out", wl)
+    assert p.returncode == 0, p.stderr
+    assert Counter(r["division"] for r in read_rows(wl.read_text())) == {"F": 2, "M": 2}
+    assert "4 alternate(s) on the waitlist" in p.stderr

@@ -39,7 +39,6 @@ import pickle
 import stat
 import sys
 import warnings
-from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
@@ -323,7 +322,7 @@ def _run_draw(args: argparse.Namespace) -> int:
         text = _winners_text(pool, table, pi, won)
         outputs = {} if args.out is None else {args.out: (text, "winners file")}
         if args.waitlist_out is not None:
-            outputs[args.waitlist_out] = (_waitlist_text(pool), "waitlist file")
+            outputs[args.waitlist_out] = (out_files.waitlist_text(pool), "waitlist file")
         _record_and_publish(args, pool, before, outputs)
     if args.out is None:
         sys.stdout.write(text)
@@ -339,24 +338,6 @@ def _run_draw(args: argparse.Namespace) -> int:
     for line in divisions.summary_lines(divisions.division_info(pool)):
         print(line, file=sys.stderr)
     return 0
-
-
-def _waitlist_text(pool: Any) -> str:
-    """The last lottery's waitlist as CSV: position (1 = first alternate), id,
-    lottery, seed; a lottery drawn by division adds ``division`` after ``id``, and
-    positions count within each division (its alternates in order)."""
-    seed, _text = out_files.pool_seed(pool)
-    alternates = pool.waitlist()
-    labels = divisions.labels_of(pool, alternates)
-    if labels is None:
-        rows = [(j + 1, x, pool.n_lotteries, seed) for j, x in enumerate(alternates)]
-        return csv_text(["position", "id", "lottery", "seed"], rows)
-    place: Counter[Optional[str]] = Counter()
-    rows = []
-    for x, label in zip(alternates, labels):
-        place[label] += 1
-        rows.append((place[label], x, label, pool.n_lotteries, seed))
-    return csv_text(["position", "id", "division", "lottery", "seed"], rows)
 
 
 def _run_decline(args: argparse.Namespace) -> int:

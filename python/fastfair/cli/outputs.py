@@ -1,4 +1,4 @@
-"""The CSV files a lottery publishes: ``winners.csv`` and ``odds.csv``.
+"""The CSV files a lottery publishes: ``winners.csv``, ``odds.csv`` and ``waitlist.csv``.
 
 Both have the columns ``id,score,probability,lottery,seed``:
 
@@ -17,6 +17,10 @@ Both have the columns ``id,score,probability,lottery,seed``:
 * ``division``, present only for a lottery with divisions (``--division-column``), right
   after ``id``: the entrant's division label.
 
+``waitlist.csv`` (:func:`waitlist_text`) has the columns ``position,id,lottery,seed``
+(position 1 = the first alternate); for a lottery drawn by division ``division`` follows
+``id`` and positions count within each division.
+
 The writers take a path or an open text file and write straight to it; they never
 rename anything (the draw command writes temporary files and renames them itself).
 """
@@ -26,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from typing import IO, Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -35,6 +40,7 @@ __all__ = [
     "format_float",
     "odds_text",
     "pool_seed",
+    "waitlist_text",
     "winners_text",
     "write_odds",
     "write_winners",
@@ -218,3 +224,23 @@ def odds_text(*args: Any, **kwargs: Any) -> str:
     buf = io.StringIO()
     write_odds(buf, *args, **kwargs)
     return buf.getvalue()
+
+
+def waitlist_text(pool: Any) -> str:
+    """The last lottery's waitlist as CSV (see the module docstring)."""
+    from .divisions import labels_of
+    from .files import csv_text
+
+    seed, _text = pool_seed(pool)
+    alternates = pool.waitlist()
+    labels = labels_of(pool, alternates)
+    if labels is None:
+        return csv_text(["position", "id", "lottery", "seed"],
+                        [(j + 1, x, pool.n_lotteries, seed)
+                         for j, x in enumerate(alternates)])
+    place: Counter[Optional[str]] = Counter()
+    rows: list[tuple[object, ...]] = []
+    for x, label in zip(alternates, labels):
+        place[label] += 1
+        rows.append((place[label], x, label, pool.n_lotteries, seed))
+    return csv_text(["position", "id", "division", "lottery", "seed"], rows)
