@@ -190,15 +190,17 @@ inline const std::uint8_t* plain_bool_row(py::handle obj, std::size_t n) noexcep
 // signature did, find the C++ object, run the same body and translate C++ exceptions
 // through pybind11's translators (so every error type and message is unchanged).
 
-// Positional-or-keyword arguments (a, b=None). On failure sets TypeError, returns false.
+// Positional-or-keyword arguments (a, b=None), or just (a) when name_b is nullptr.
+// On failure sets TypeError and returns false.
 inline bool parse_two(const char* fname, const char* name_a, const char* name_b,
                       PyObject* const* args, Py_ssize_t nargs, PyObject* kwnames,
                       PyObject** a, PyObject** b) noexcept {
     *a = nullptr;
     *b = Py_None;
-    if (nargs > 2) {
-        PyErr_Format(PyExc_TypeError, "%s() takes at most 2 arguments (%zd given)", fname,
-                     nargs);
+    const Py_ssize_t most = name_b == nullptr ? 1 : 2;
+    if (nargs > most) {
+        PyErr_Format(PyExc_TypeError, "%s() takes at most %zd argument(s) (%zd given)", fname,
+                     most, nargs);
         return false;
     }
     if (nargs >= 1) *a = args[0];
@@ -207,25 +209,21 @@ inline bool parse_two(const char* fname, const char* name_a, const char* name_b,
     for (Py_ssize_t k = 0; k < nk; ++k) {
         PyObject* key = PyTuple_GET_ITEM(kwnames, k);
         PyObject* val = args[nargs + k];
-        if (PyUnicode_CompareWithASCIIString(key, name_a) == 0) {
-            if (nargs >= 1) {
-                PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
-                             fname, name_a);
-                return false;
-            }
-            *a = val;
-        } else if (PyUnicode_CompareWithASCIIString(key, name_b) == 0) {
-            if (nargs >= 2) {
-                PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'",
-                             fname, name_b);
-                return false;
-            }
-            *b = val;
-        } else {
+        const int pos = PyUnicode_CompareWithASCIIString(key, name_a) == 0 ? 1
+                        : name_b != nullptr && PyUnicode_CompareWithASCIIString(key, name_b) == 0
+                            ? 2
+                            : 0;
+        if (pos == 0) {
             PyErr_Format(PyExc_TypeError, "%s() got an unexpected keyword argument '%U'",
                          fname, key);
             return false;
         }
+        if (nargs >= pos) {
+            PyErr_Format(PyExc_TypeError, "%s() got multiple values for argument '%s'", fname,
+                         pos == 1 ? name_a : name_b);
+            return false;
+        }
+        *(pos == 1 ? a : b) = val;
     }
     if (*a == nullptr) {
         PyErr_Format(PyExc_TypeError, "%s() missing required argument '%s' (pos 1)", fname,
@@ -266,14 +264,34 @@ PyObject* fast_call_i64(const char* fname, const char* name_a, const char* name_
     }
 }
 
-// Installs `def` (static storage) as a method of the bound class `cls`, replacing any
-// pybind11 method of that name.
-inline void install_fast_method(py::handle cls, PyMethodDef* def) {
-    PyObject* d = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), def);
-    if (d == nullptr) throw py::error_already_set();
-    const int rc = PyObject_SetAttrString(cls.ptr(), def->ml_name, d);
-    Py_DECREF(d);
-    if (rc != 0) throw py::error_already_set();
-}
+// Installs Body as the method `name` of the bound class `cls` (replacing any pybind11
+// method of that name). `doc` starts with the text signature, e.g.
+// "step($self, /, values, eligible=None)\n--\n\n...". One PyMethodDef per (T, Body).
+template <class T, std::int64_t (*Body)(T&, py::handle, py::handle)>
+struct FastMethod {
+    static inline const char* name_ = nullptr;
+    static inline const char* arg_a_ = nullptr;
+    static inline const char* arg_b_ = nullptr;
+    static inline PyMethodDef def_{};
+
+    static PyObject* call(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
+                          PyObject* kwnames) noexcept {
+        return fast_call_i64<T, Body>(name_, arg_a_, arg_b_, self, args, nargs, kwnames);
+    }
+
+    static void install(py::handle cls, const char* name, const char* arg_a,
+                        const char* arg_b, const char* doc) {
+        name_ = name;
+        arg_a_ = arg_a;
+        arg_b_ = arg_b;
+        def_ = {name, reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call)),
+                METH_FASTCALL | METH_KEYWORDS, doc};
+        PyObject* d = PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), &def_);
+        if (d == nullptr) throw py::error_already_set();
+        const int rc = PyObject_SetAttrString(cls.ptr(), name, d);
+        Py_DECREF(d);
+        if (rc != 0) throw py::error_already_set();
+    }
+};
 
 }  // namespace fastfair_bind

@@ -88,6 +88,20 @@ std::size_t checked_matrix(const f64_in& values, std::size_t n) {
     return T;
 }
 
+// One round's values row (length n), checked: read in place when it is a plain float64
+// array (fastfair_bind::plain_f64_row), else converted once into `keep`.
+const double* values_row(py::handle values, std::size_t n, py::object& keep) {
+    const double* v = fastfair_bind::plain_f64_row(values, n);
+    if (v != nullptr) {
+        require_values(v, n, "values");
+        return v;
+    }
+    f64_in c = real_f64(values, "values");
+    v = checked_row(c, n);
+    keep = std::move(c);
+    return v;
+}
+
 void require_unit(const double* v, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i)
         if (v[i] > 1.0) {
@@ -321,16 +335,8 @@ template <class Engine>
 std::int64_t item_step(Engine& e, py::handle values, py::handle eligible) {
     BusyGuard guard(e.busy, kind_name<Engine>());
     const std::size_t n = e.n();
-    py::object converted;  // the general path's copy, if any (not an f64_in: a default
-                           // py::array allocates an empty array)
-    const double* v = fastfair_bind::plain_f64_row(values, n);
-    if (v != nullptr) {
-        require_values(v, n, "values");
-    } else {
-        f64_in c = real_f64(values, "values");
-        v = checked_row(c, n);
-        converted = std::move(c);
-    }
+    py::object keep;  // not an f64_in: a default py::array allocates an empty array
+    const double* v = values_row(values, n, keep);
     if (eligible.is_none()) {
         if (e.n_active() == 0)
             throw py::value_error("no active agent: add_agent before allocating");
@@ -350,22 +356,12 @@ std::int64_t item_step(Engine& e, py::handle values, py::handle eligible) {
 }
 
 template <class Engine>
-PyObject* item_step_fast(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
-                         PyObject* kwnames) noexcept {
-    return fastfair_bind::fast_call_i64<Engine, &item_step<Engine>>(
-        "step", "values", "eligible", self, args, nargs, kwnames);
-}
-
-template <class Engine>
 void def_item_step(py::class_<Engine>& c) {
-    static PyMethodDef def{
-        "step",
-        reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&item_step_fast<Engine>)),
-        METH_FASTCALL | METH_KEYWORDS,
+    fastfair_bind::FastMethod<Engine, &item_step<Engine>>::install(
+        c, "step", "values", "eligible",
         "step($self, /, values, eligible=None)\n--\n\n"
         "Allocate one item: values (n,) float, eligible (n,) bool or None; returns the "
-        "recipient."};
-    fastfair_bind::install_fast_method(c, &def);
+        "recipient.");
 }
 
 template <class Engine>
@@ -400,15 +396,22 @@ i64_out item_run(Engine& e, py::handle values, py::handle eligible) {
 }
 
 // unit: values must also be <= 1 (Benade2018).
+template <class Baseline, bool unit>
+std::int64_t baseline_step(Baseline& b, py::handle values, py::handle) {
+    BusyGuard guard(b.busy, "baseline");
+    py::object keep;
+    const double* v = values_row(values, b.tr_.n(), keep);
+    if (unit) require_unit(v, b.tr_.n());
+    return b.step(v);
+}
+
 template <class Baseline, bool unit = false>
 void bind_baseline(py::class_<Baseline>& cls) {
-    cls.def("step", [](Baseline& b, py::handle values_in) {
-            BusyGuard guard(b.busy, "baseline");
-           const f64_in values = real_f64(values_in, "values");
-           const double* v = checked_row(values, b.tr_.n());
-           if (unit) require_unit(v, b.tr_.n());
-           return b.step(v);
-       }, "values"_a)
+    fastfair_bind::FastMethod<Baseline, &baseline_step<Baseline, unit>>::install(
+        cls, "step", "values", nullptr,
+        "step($self, /, values)\n--\n\nAllocate one item: values (n,) float; returns the "
+        "recipient.");
+    cls
         .def("run", [](Baseline& b, py::handle values_in) {
             BusyGuard guard(b.busy, "baseline");
             const f64_in values = real_f64(values_in, "values");
@@ -492,6 +495,47 @@ void bind_baseline(py::class_<Baseline>& cls) {
             b.tr_.miss_ = std::move(mi);
             b.tr_.t_ = static_cast<std::uint64_t>(r);
         }, "state"_a);
+}
+
+// PDM step: values (n, alternatives) and the available mask read in place when plain.
+std::int64_t pdm_step(PdmPy& e, py::handle values_in, py::handle available) {
+    BusyGuard guard(e.busy, kind_name<PdmPy>());
+    const std::size_t n = e.n();
+    py::object keep;  // the general path's copy, if any
+    const double* v = nullptr;
+    std::size_t alts = 0;
+    const auto* a = fastfair_bind::plain_array(values_in, py::detail::npy_api::NPY_DOUBLE_, 2);
+    if (a != nullptr && a->dimensions[0] == static_cast<py::ssize_t>(n)) {
+        v = reinterpret_cast<const double*>(a->data);
+        alts = static_cast<std::size_t>(a->dimensions[1]);
+    } else {
+        f64_in values = real_f64(values_in, "values");
+        fastfair_bind::require_ndim(values, 2, "values");
+        fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(n), "values");
+        v = values.data();
+        alts = static_cast<std::size_t>(values.shape(1));
+        keep = std::move(values);
+    }
+    if (alts == 0) throw py::value_error("values must have at least one alternative");
+    require_values(v, n * alts, "values");
+    if (e.n_active() == 0) throw py::value_error("no active agent: add_agent first");
+    const std::uint8_t* mask = nullptr;
+    Mask m;
+    if (!available.is_none()) {
+        mask = fastfair_bind::plain_bool_row(available, alts);
+        if (mask == nullptr) {
+            m = to_mask(available, "available");
+            if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(alts))
+                throw py::value_error("available must have shape (" + std::to_string(alts) +
+                                      ",)");
+            mask = m.data;
+        }
+        bool any = false;
+        for (std::size_t x = 0; x < alts; ++x) any = any || mask[x];
+        if (!any) throw py::value_error("available must mark at least one alternative");
+    }
+    e.reserve(alts);
+    return e.step(v, alts, mask);
 }
 
 // ---- members shared by the PROP_c, EF_c and PDM engines ---------------------------
@@ -740,27 +784,6 @@ void register_online(py::module_& m) {
              }),
              "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
              "tie_break"_a = "index")
-        .def("step", [](PdmPy& e, py::handle values_in, py::handle available) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            const f64_in values = real_f64(values_in, "values");
-            fastfair_bind::require_ndim(values, 2, "values");
-            fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(e.n()), "values");
-            const auto alts = static_cast<std::size_t>(values.shape(1));
-            if (alts == 0) throw py::value_error("values must have at least one alternative");
-            require_values(values.data(), e.n() * alts, "values");
-            if (e.n_active() == 0) throw py::value_error("no active agent: add_agent first");
-            Mask m;
-            if (!available.is_none()) {
-                m = to_mask(available, "available");
-                if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(alts))
-                    throw py::value_error("available must have shape (" + std::to_string(alts) + ",)");
-                bool any = false;
-                for (std::size_t x = 0; x < alts; ++x) any = any || m.data[x];
-                if (!any) throw py::value_error("available must mark at least one alternative");
-            }
-            e.reserve(alts);
-            return e.step(values.data(), alts, m.data);
-        }, "values"_a, "available"_a = py::none())
         .def("run", [](PdmPy& e, py::handle values_in, py::handle available) {
             BusyGuard guard(e.busy, kind_name<PdmPy>());
             const f64_in values = real_f64(values_in, "values");
@@ -798,6 +821,10 @@ void register_online(py::module_& m) {
             }
             return out;
         }, "values"_a, "available"_a = py::none());
+    fastfair_bind::FastMethod<PdmPy, &pdm_step>::install(
+        pdm, "step", "values", "available",
+        "step($self, /, values, available=None)\n--\n\nDecide one round: values (n, "
+        "alternatives) float, available (alternatives,) bool or None; returns the choice.");
     def_engine_common(pdm);
     def_add_agent(pdm);
     def_engine_agents(pdm);
