@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "fastfair/pipage.hpp"
@@ -35,8 +37,8 @@ py::array_t<double> py_project_capped_simplex(py::handle y_obj, double k) {
     const f64_in y = fastfair_bind::real_f64(y_obj, "y");
     fastfair_bind::require_ndim(y, 1, "y");
     const auto n = static_cast<std::size_t>(y.shape(0));
-    fastfair_bind::require_finite(y.data(), n, "y");
     if (!std::isfinite(k) || k < 0.0 || k > static_cast<double>(n)) {
+        fastfair_bind::require_finite(y.data(), n, "y");  // a bad y is reported first
         std::ostringstream os;
         os << "k must lie in [0, len(y)] = [0, " << n << "], got " << k;
         throw py::value_error(os.str());
@@ -44,12 +46,21 @@ py::array_t<double> py_project_capped_simplex(py::handle y_obj, double k) {
     py::array_t<double> x(static_cast<py::ssize_t>(n));
     const double* yp = y.data();
     double* xp = x.mutable_data();
-    std::vector<double> work;
-    if (n > kReleaseGilAbove) {
-        py::gil_scoped_release nogil;  // only raw buffers are touched below
-        fastfair::project_capped_simplex(yp, n, k, xp, work);
-    } else {
-        fastfair::project_capped_simplex(yp, n, k, xp, work);
+    // Scratch without a fill: the kernel writes only the values it keeps (a few % of
+    // n), so untouched pages of a large buffer are never even mapped.
+    std::unique_ptr<double[]> work(new double[n == 0 ? 1 : n]);
+    // y is validated inside the kernel's first pass; the detailed message (which
+    // entry) is produced only on failure.
+    try {
+        if (n > kReleaseGilAbove) {
+            py::gil_scoped_release nogil;  // only raw buffers are touched below
+            fastfair::project_capped_simplex(yp, n, k, xp, work.get());
+        } else {
+            fastfair::project_capped_simplex(yp, n, k, xp, work.get());
+        }
+    } catch (const std::invalid_argument&) {
+        fastfair_bind::require_finite(yp, n, "y");
+        throw;
     }
     return x;
 }
