@@ -384,7 +384,7 @@ def project_exact(y: ArrayLike, k: float) -> NDArray[np.float64]:
     def f(lam: float) -> float:
         lo = int(np.searchsorted(ys, lam, "right"))
         hi = int(np.searchsorted(ys, lam + 1.0, "left"))
-        return (m - hi) + (P[hi] - P[lo]) - (hi - lo) * lam
+        return float((m - hi) + (P[hi] - P[lo]) - (hi - lo) * lam)
 
     def last_at_least(b: NDArray[np.float64]) -> int:
         """Largest j with f(b[j]) >= k (b ascending, f decreasing); -1 if none."""
