@@ -152,5 +152,8 @@ def test_exact_pool_probabilities_equal_fastfair_on_the_same_history():
         np.testing.assert_allclose(npool.probabilities(s, k), pool.preview(s, k),
                                    rtol=0, atol=1e-9)
         pool.run_lottery(s, k, seed=t)
-    w = vec.ExactPool(seed=3).run_lottery(s, k)
-    assert int(w.sum()) == k and np.all(w[s == 0] == 0)
+    for pipage in ("pairs", "loop"):
+        w = vec.ExactPool(seed=3, pipage=pipage).run_lottery(s, k)
+        assert w.dtype == np.int8 and int(w.sum()) == k and np.all(w[s == 0] == 0)
+    with pytest.raises(ValueError, match="pipage"):
+        vec.ExactPool(pipage="systematic")

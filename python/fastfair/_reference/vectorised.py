@@ -35,6 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .online import default_p
+from .sampling import pipage_round_loop
 
 __all__ = [
     "ExactPool",
@@ -454,9 +455,17 @@ class ExactPool:
     """A lottery pool in NumPy with the same rule as ``LotteryPool``: running sums of
     deserved seats and wins, the exact projection, exactly k winners with those
     marginals. Keeps the same audit trail (scores, probabilities and winners of every
-    lottery)."""
+    lottery).
 
-    def __init__(self, seed: int = 0) -> None:
+    ``pipage="pairs"`` draws with :func:`pipage_pairs` (vectorised); ``"loop"`` with the
+    blog's sequential Python loop (the same pairing order as a sequential carry chain,
+    one Python iteration per entrant)."""
+
+    def __init__(self, seed: int = 0, pipage: str = "pairs") -> None:
+        if pipage not in ("pairs", "loop"):
+            msg = f"pipage must be 'pairs' or 'loop', got {pipage!r}"
+            raise ValueError(msg)
+        self.pipage = pipage
         self.rng = np.random.default_rng(seed)
         self.cumulative_deserved = np.zeros(0)
         self.wins = np.zeros(0)
@@ -487,7 +496,10 @@ class ExactPool:
         el = s > 0
         pi = np.zeros(s.size)
         pi[el] = project_exact(y[el], k)
-        w = pipage_pairs(pi, self.rng)
+        if self.pipage == "pairs":
+            w = pipage_pairs(pi, self.rng)
+        else:
+            w = pipage_round_loop(pi, self.rng).astype(np.int8)
         self.wins[: s.size] += w
         self.history.append((s, pi, w))
         return w
