@@ -145,8 +145,9 @@ def _md_ratio(x: float) -> str:
 
 
 def format_markdown(report: dict[str, Any]) -> str:
-    """The speed rows as a Markdown table (the README's): every yardstick with its
-    ratio, and the goal of issue 14 where there is one."""
+    """The report as Markdown tables (the README's): every speed row with each
+    yardstick and its ratio and the goal of issue 14 where there is one, the memory
+    rows, then the fairness rows."""
     lines = [
         "| what | fastfair | yardstick (same run) | ratio | goal | met |",
         "|---|---:|---|---:|---|---|",
@@ -164,7 +165,23 @@ def format_markdown(report: dict[str, Any]) -> str:
         )
     for r in report.get("memory", []):
         value = "-" if r["bytes_per_unit"] is None else f"{r['bytes_per_unit']:.1f}"
-        lines.append(f"| memory: {r['case']} | {value} {r['unit']} | | | | |")
+        later = r["detail"].get("later_lotteries_b_per_entrant_and_lottery")
+        note = "" if later is None else f"{later:.1f} B for each lottery after the first"
+        lines.append(f"| memory: {r['case']} (RSS growth) | {value} {r['unit']} | "
+                     f"{note} | | | |")
+    if report.get("fairness"):
+        lines += [
+            "",
+            "| instance | measure | fastfair | guarantee | others |",
+            "|---|---|---:|---:|---|",
+        ]
+        for r in report["fairness"]:
+            others = "; ".join(f"{k} {_fmt_num(v)}" for k, v in r["others"].items())
+            lines.append(
+                f"| {r['section']}: {r['case']} | {r['metric'].replace('|', chr(92) + '|')} | "
+                f"{_fmt_num(r['fastfair'])} | {_fmt_num(r['bound']) if r['bound'] is not None else ''} "
+                f"| {others} |"
+            )
     return "\n".join(lines) + "\n"
 
 
