@@ -173,9 +173,6 @@ def test_an_empty_division_is_one_line_through_the_installed_command(
 
 # ------------------------------------------------- a realistic field over five years
 
-# until the pool's divisions API is merged (then this marker goes)
-needs_api = pytest.mark.skipif(not hasattr(ff.LotteryPool, "division_labels"),
-                               reason="LotteryPool divisions not merged yet")
 
 SEATS = {"F": 800, "M": 900, "masters": 300}
 YEARS = 5
@@ -212,7 +209,6 @@ def seasons(seed=12):
     return years
 
 
-@needs_api
 def test_five_years_of_divided_draws_through_the_cli(cli, run, tmp_path):
     pool = tmp_path / "race.ffl"
     kargs = [a for label, k in SEATS.items() for a in ("-k", f"{label}={k}")]
@@ -230,9 +226,12 @@ def test_five_years_of_divided_draws_through_the_cli(cli, run, tmp_path):
         # the printed summary: the totals, then each division's seats and entrants
         entered = Counter(d for _x, s, d in rows if s > 0)
         lines = p.stderr.strip().splitlines()
+        if year > 1:  # the newcomers' note comes first
+            assert "new member(s) joined pool 'race'" in lines.pop(0)
         assert f"recorded lottery {year} of pool" in lines[0]
         assert f"{sum(SEATS.values())} winner(s) among {sum(entered.values())} " \
                "entrant(s)" in lines[0]
+        assert len(lines) == 1 + len(SEATS)
         for label in SEATS:
             assert any(line.split() == ["division", label, f"{SEATS[label]:,}",
                                         "seat(s)", "among", f"{entered[label]:,}",
@@ -294,7 +293,6 @@ def test_five_years_of_divided_draws_through_the_cli(cli, run, tmp_path):
     assert f"F: {SEATS['F']:,} of " in p.stdout
 
 
-@needs_api
 def test_waitlist_and_decline_stay_within_the_division(cli, tmp_path):
     rows = ([(f"f{i}", 1, "F") for i in range(30)] + [(f"m{i}", 1 + i % 3, "M")
                                                       for i in range(40)])
