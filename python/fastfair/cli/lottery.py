@@ -243,7 +243,7 @@ def _read_entrants(args: argparse.Namespace) -> Entrants:
     args.k = divisions.resolve_seats(args)
     args.waitlist = divisions.resolve_waitlist(args)
     table = read_entrant_table(args.entrants, args)
-    divisions.check_field(table, args.k, args.entrants)
+    divisions.check_field(table, args.k, args.entrants, args.waitlist)
     return table
 
 
