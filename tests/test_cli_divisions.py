@@ -334,3 +334,69 @@ def test_waitlist_and_decline_stay_within_the_division(cli, tmp_path):
     assert p.returncode == 0, p.stderr
     assert Counter(r["division"] for r in read_rows(wl.read_text())) == {"F": 2, "M": 2}
     assert "4 alternate(s) on the waitlist" in p.stderr
+
+
+def test_a_pool_with_undivided_and_divided_lotteries(cli, tmp_path):
+    """Year 1 undivided, year 2 by division (with an entrant sitting it out): the
+    files, history, report and verify say which lottery had divisions."""
+    rows = [(f"a{i}", 1, "F" if i % 2 else "M") for i in range(12)]
+    plain = write_field(tmp_path / "plain.csv", [(x, s) for x, s, _d in rows],
+                        header=("id", "score"))
+    divided = write_field(tmp_path / "div.csv", [(x, 0 if x == "a0" else s, d)
+                                                 for x, s, d in rows])
+    pool = tmp_path / "pool.ffl"
+    assert cli("lottery", "draw", pool, plain, "-k", 4, "--create", "--seed", 1,
+               "--out", tmp_path / "w1.csv").returncode == 0
+    assert list(read_rows((tmp_path / "w1.csv").read_text())[0]) == [
+        "id", "score", "probability", "lottery", "seed"]
+    argv = ["--division-column", "division", "-k", "F=2", "-k", "M=2"]
+    p = cli("lottery", "draw", pool, divided, *argv, "--preview")
+    assert p.returncode == 0, p.stderr
+    odds = read_rows(p.stdout)
+    assert [r["division"] for r in odds] == [d for _x, _s, d in rows]
+    p = cli("lottery", "draw", pool, divided, *argv, "--seed", 2, "--out",
+            tmp_path / "w2.csv")
+    assert p.returncode == 0, p.stderr
+    won = read_rows((tmp_path / "w2.csv").read_text())
+    assert {r["id"]: r["probability"] for r in won} == {
+        r["id"]: r["probability"] for r in odds if r["id"] in {w["id"] for w in won}}
+    p = cli("lottery", "history", pool, "--all-members")
+    hist = read_rows(p.stdout)
+    assert {(r["lottery"], r["division"]) for r in hist if r["id"] == "a0"} == {
+        ("1", ""), ("2", "")}  # undivided lottery; sat lottery 2 out
+    assert {r["division"] for r in hist if r["lottery"] == "1"} == {""}
+    assert {(r["id"], r["division"]) for r in hist if r["lottery"] == "2"} == {
+        (x, "" if x == "a0" else d) for x, _s, d in rows}
+    p = cli("lottery", "report", pool, "--html", tmp_path / "audit.html")
+    assert p.returncode == 0 and p.stdout.count("divisions: seats of entrants") == 1
+    assert "F: 2 of 6 (max |wins - deserved|" in p.stdout
+    assert "M: 2 of 5 (max" in p.stdout
+    page = (tmp_path / "audit.html").read_text()
+    assert "<li>F: 2 of 6 (max |wins - deserved|" in page
+    p = cli("lottery", "verify", pool)
+    assert p.stdout.strip().endswith("each division of the 1 lottery drawn by division "
+                                     "got exactly its seats")
+
+
+def test_verify_counts_each_divisions_winners_itself(cli, small, monkeypatch):
+    """The quota count does not trust the replay: labels that put a winner in the
+    wrong division fail `lottery verify` (exit 1) even though the replay is clean."""
+    pool, entrants = small
+    assert cli("lottery", "draw", pool, entrants, "--create", "--division-column",
+               "division", "-k", "F=2", "-k", "M=1", "--seed", 3).returncode == 0
+    real = ff.LotteryPool.division_labels
+
+    def shifted(self, t=-1):
+        labels = real(self, t)
+        won = self.winners[:, t]
+        j = next(j for j, x in enumerate(labels) if x == "F" and won[j])
+        return [*labels[:j], "M", *labels[j + 1:]]
+
+    monkeypatch.setattr(ff.LotteryPool, "division_labels", shifted)
+    p = cli("lottery", "verify", pool)
+    assert p.returncode == 1
+    assert p.stdout.splitlines() == [
+        "lottery 1: division 'F': 1 winner(s), 2 seat(s)",
+        "lottery 1: division 'M': 2 winner(s), 1 seat(s)",
+        f"FAILED: 2 mismatch(es) in {pool}",
+    ]
