@@ -10,16 +10,23 @@ divisions=...)``). The entrants file names each entrant's division in the column
 by ``--division-column`` (a header name or a 1-based position). Without it, ``-k`` is
 one whole number, as always.
 
-Rules (each a one-line error, exit code 2, before anything is read or changed):
+Rules (each a one-line error, exit code 2, before the pool is changed):
 
 - ``-k LABEL=SEATS`` needs ``--division-column``; with ``--division-column`` every
   ``-k`` is ``LABEL=SEATS`` (a plain ``-k 50`` is refused), one per division (a label
   given twice is refused); SEATS is a whole number >= 0; a plain ``-k`` is given once.
 - Every division with entrants (score > 0) in the file has seats (``-k LABEL=0`` gives
   a division none); a division's seats are at most its entrants; every ``-k`` label
-  has a row in the file.
+  has a row in the file (a mistyped one suggests the label it resembles).
+- ``--waitlist M`` draws M alternates in every division, ``--waitlist LABEL=M`` (once
+  per division, absent ones: none) a division's own; each division needs that many
+  entrants who do not win.
 - Labels are the text of the cell, stripped of surrounding whitespace, never empty;
   case matters (``F`` and ``f`` are two divisions).
+
+Read back: :func:`division_info` (a lottery's seats and entrants per division),
+:func:`member_divisions` and :func:`labels_of` (who was in which division), and
+:func:`check_quotas` (each division's winners counted against its seats).
 """
 
 from __future__ import annotations
@@ -38,7 +45,13 @@ __all__ = [
     "Seats",
     "add_options",
     "check_field",
+    "check_quotas",
+    "division_info",
+    "labels_of",
+    "library_kwargs",
+    "member_divisions",
     "resolve_seats",
+    "resolve_waitlist",
     "seats_value",
     "summary_lines",
 ]
