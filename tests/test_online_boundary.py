@@ -343,6 +343,7 @@ def test_fast_call_arguments(cls, args, second):
 
 
 def test_noop_yardstick():
+    assert _core._noop() == 0
     assert _core._noop(np.ones(3)) == 0
     assert _core._noop(np.ones(3), eligible=None) == 0
 
