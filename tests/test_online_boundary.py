@@ -377,3 +377,17 @@ def test_two_threads_stepping_one_object_never_crash_or_lose_rounds(kind):
     for t in threads:
         t.join(60)
     assert obj.rounds == sum(ok)
+
+
+@pytest.mark.parametrize("kind", MASKED)
+def test_bool_mask_bytes_other_than_one_count_as_true(kind):
+    """A bool array read in place may hold bytes other than 0/1 (a uint8 view): they
+    count as True on every path, exactly as the converted mask."""
+    T = 40
+    V = _stream(kind, T, 8)
+    raw = (_masks(T, 8).astype(np.uint8) * np.uint8(7))
+    odd = raw.view(bool)
+    a, b = _make(kind), _make(kind)
+    got = [a.step(v, m) for v, m in zip(V, odd)]
+    assert got == [b.step(v, m) for v, m in zip(V, raw != 0)]
+    np.testing.assert_array_equal(_make(kind).run(V, odd), got)
