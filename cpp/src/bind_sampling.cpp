@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fastfair/parallel.hpp"
 #include "fastfair/pipage.hpp"
 #include "fastfair/projection.hpp"
 #include "fastfair/rng.hpp"
@@ -185,6 +186,15 @@ void register_sampling(py::module_& m) {
         },
         "pi"_a, "size"_a = -1,
         "Internal: validates a pipage_round call (as pipage_round does) and returns K.");
+    m.def(
+        "_set_max_threads",
+        [](int threads) {
+            if (threads < 1) throw py::value_error("threads must be >= 1");
+            return fastfair::parallel::max_threads().exchange(threads);
+        },
+        "threads"_a,
+        "Private (tests, benchmarks): caps the threads of one large call; returns the "
+        "previous cap. Results do not depend on it.");
     m.def("rng_u64", &py_rng_u64, "seed"_a, "count"_a,
           "Internal: the first `count` 64-bit words of fastfair's generator.");
     m.def("rng_uniform01", &py_rng_uniform01, "seed"_a, "count"_a,

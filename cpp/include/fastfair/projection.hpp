@@ -23,11 +23,13 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
 
 #include "fastfair/config.hpp"
+#include "fastfair/parallel.hpp"
 #include "fastfair/rng.hpp"
 #include "fastfair/summation.hpp"
 
@@ -196,9 +198,17 @@ inline int sign_vs_k(double f_lanes, std::size_t n, double k) noexcept {
 }
 
 #if defined(__SSE2__)
-FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, double p_lo,
-                                               double p_hi, double* dst, double* free_vals,
-                                               FusedPass& out) noexcept {
+// One chunk of the fused pass: undecided values compacted to dst, free values to
+// free_vals (both from index 0 of the chunk).
+struct FusedChunk {
+    double f_lo = 0.0, f_hi = 0.0, big = 0.0;
+    bool finite = true;
+    std::size_t kept = 0, n_free = 0, n_one = 0;
+};
+
+FASTFAIR_NOINLINE inline void fused_chunk(const double* y, std::size_t n, double p_lo,
+                                          double p_hi, double* dst, double* free_vals,
+                                          FusedChunk& out) noexcept {
     const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
     const __m128d vlo = _mm_set1_pd(p_lo), vhi = _mm_set1_pd(p_hi);
     const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
@@ -235,12 +245,11 @@ FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, d
         step(_mm_loadu_pd(y + i), acc_lo0, acc_hi0);
         step(_mm_loadu_pd(y + i + 2), acc_lo1, acc_hi1);
     }
-    for (; i < n; ++i) {  // the tail, one entry in the low lane (the high lane decided)
-        const __m128d v = _mm_set_sd(y[i]);
-        const __m128d a = _mm_and_pd(v, absmask);
-        fin = _mm_and_pd(fin, _mm_cmple_pd(a, dmax));
-        big = _mm_max_pd(big, a);
+    for (; i < n; ++i) {  // the tail, one entry at a time
         const double up = y[i], dn = up - 1.0;
+        const __m128d a = _mm_and_pd(_mm_set_sd(up), absmask);
+        fin = _mm_and_pd(fin, _mm_or_pd(_mm_cmple_sd(a, dmax), _mm_set_pd(-0.0, 0.0)));
+        big = _mm_max_pd(big, a);
         acc_lo0 = _mm_add_sd(acc_lo0, _mm_set_sd(clip01(up - p_lo)));
         acc_hi0 = _mm_add_sd(acc_hi0, _mm_set_sd(clip01(up - p_hi)));
         const bool z = up <= p_lo, o = dn >= p_hi, l = (dn <= p_lo) & (up >= p_hi);
@@ -251,24 +260,61 @@ FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, d
         nfv += l;
     }
     const auto hsum = [](__m128d a, __m128d b) {
-        const __m128d s = _mm_add_pd(a, b);
-        return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+        const __m128d sv = _mm_add_pd(a, b);
+        return _mm_cvtsd_f64(_mm_add_sd(sv, _mm_unpackhi_pd(sv, sv)));
     };
     out.f_lo = hsum(acc_lo0, acc_lo1);
     out.f_hi = hsum(acc_hi0, acc_hi1);
-    const __m128d bg = _mm_max_pd(big, _mm_unpackhi_pd(big, big));
-    out.big = _mm_cvtsd_f64(bg);
-    out.finite = (_mm_movemask_pd(fin) & 3) == 3;
+    out.big = _mm_cvtsd_f64(_mm_max_pd(big, _mm_unpackhi_pd(big, big)));
+    // NaN lanes make the comparison false; all lanes must be finite
+    out.finite = _mm_movemask_pd(fin) == 3;
+    out.kept = kept;
+    out.n_free = nfv;
+    out.n_one = n_one;
+}
+
+// Chunks of fixed size (a function of n only: the result does not depend on the
+// number of threads). Each chunk compacts into its own range of dst / free_vals; the
+// merge moves the undecided values together and sums the free values in index order.
+constexpr std::size_t kFusedChunk = std::size_t{1} << 17;
+
+inline void fused_first_pass(const double* y, std::size_t n, double p_lo, double p_hi,
+                             double* dst, double* free_vals, FusedPass& out) {
+    const std::size_t n_chunks = (n + kFusedChunk - 1) / kFusedChunk;
+    std::vector<FusedChunk> ch(n_chunks);
+    parallel::for_chunks(n_chunks, n > parallel::kThreadsAbove, [&](std::size_t c) {
+        const std::size_t lo = c * kFusedChunk, len = std::min(kFusedChunk, n - lo);
+        fused_chunk(y + lo, len, p_lo, p_hi, dst + lo, free_vals + lo, ch[c]);
+    });
+    double f_lo = 0.0, f_hi = 0.0, big = 0.0, free_sum = 0.0;
+    bool finite = true;
+    std::size_t kept = 0, n_free = 0, n_one = 0;
+    for (std::size_t c = 0; c < n_chunks; ++c) {
+        const std::size_t lo = c * kFusedChunk;
+        f_lo += ch[c].f_lo;
+        f_hi += ch[c].f_hi;
+        big = std::max(big, ch[c].big);
+        finite &= ch[c].finite;
+        if (kept != lo) std::memmove(dst + kept, dst + lo, ch[c].kept * sizeof(double));
+        kept += ch[c].kept;
+        // the free sum in index order, as partition_undecided adds them (its other
+        // terms are +-0, which leave a sum unchanged)
+        const double* fv = free_vals + lo;
+        for (std::size_t t = 0; t < ch[c].n_free; ++t) free_sum += fv[t];
+        n_free += ch[c].n_free;
+        n_one += ch[c].n_one;
+    }
+    out.f_lo = f_lo;
+    out.f_hi = f_hi;
+    out.big = big;
+    out.finite = finite;
     out.kept = kept;
     out.br.lo = p_lo;
     out.br.hi = p_hi;
-    // the free sum in index order, as partition_undecided adds them (its other terms
-    // are +-0, which leave a sum unchanged); counts are exact in double
-    double free_sum = 0.0;
-    for (std::size_t t = 0; t < nfv; ++t) free_sum += free_vals[t];
+    // counts are exact in double (the plain pass adds 1.0s: the same values)
     out.br.n_one = 0.0 + static_cast<double>(n_one);
     out.br.free_sum = 0.0 + free_sum;
-    out.br.n_free = 0.0 + static_cast<double>(nfv);
+    out.br.n_free = 0.0 + static_cast<double>(n_free);
 }
 #else
 FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, double p_lo,
