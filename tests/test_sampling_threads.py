@@ -95,3 +95,23 @@ def test_projection_huge_entries_in_a_late_chunk(threads):
 def test_set_max_threads_rejects_zero():
     with pytest.raises(ValueError, match="threads"):
         _core._set_max_threads(0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, 1.5, -0.25])
+@pytest.mark.parametrize("where", [0, N // 2 + 1, N - 1])
+def test_pipage_validation_beside_the_draw(threads, bad, where):
+    pi = np.full(N, 0.0)
+    pi[: N // 4] = 0.5 + 0.0  # a whole sum apart from the bad entry
+    pi[where] = bad
+    for t in (1, 2):
+        threads(t)
+        with pytest.raises(ValueError, match=rf"pi must contain probabilities.*index {where}"):
+            ff.pipage_round(pi, seed=3)
+
+
+def test_pipage_fractional_sum_rejected_at_scale(threads):
+    pi = np.full(N, 0.25)  # N / 4 is not whole
+    for t in (1, 2):
+        threads(t)
+        with pytest.raises(ValueError, match="whole number"):
+            ff.pipage_round(pi, seed=3)

@@ -88,16 +88,11 @@ std::size_t whole_sum(double total) {
 // Validates pi for pipage rounding and returns its (integral) sum K. One pass: the
 // range check (branch-free) is fused with the accurate sum.
 std::size_t check_pipage_input(const double* pi, std::size_t n) {
-    fastfair::NeumaierSum sum;
-    bool ok = true;
-    for (std::size_t i = 0; i < n; ++i) {
-        sum.add(pi[i]);
-        ok &= (pi[i] >= 0.0) & (pi[i] <= 1.0);
-    }
-    if (!ok)
-        for (std::size_t i = 0; i < n; ++i)
-            if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) throw_bad_probability(pi, i);
-    return whole_sum(sum.value());
+    double total = 0.0;
+    std::size_t first_bad = n;
+    fastfair::pipage_input_scan(pi, n, total, first_bad);
+    if (first_bad != n) throw_bad_probability(pi, first_bad);
+    return whole_sum(total);
 }
 
 // Full validation of a pipage_round call (done before any seed is drawn).
@@ -133,6 +128,16 @@ py::array_t<std::int8_t> py_pipage_round(py::handle pi_obj, std::uint64_t seed,
     double total = 0.0;
     auto body = [&] {
         fastfair::Rng rng(seed);
+        if (single && n > fastfair::parallel::kThreadsAbove) {
+            // the validation (a sequential accurate sum) runs beside the draw
+            fastfair::parallel::for_chunks(2, true, [&](std::size_t c) {
+                if (c == 0)
+                    ones = fastfair::pipage_round(pp, n, rng, op);
+                else
+                    fastfair::pipage_input_scan(pp, n, total, first_bad);
+            });
+            return;
+        }
         if (single) {
             ones = fastfair::pipage_round_checked(pp, n, rng, op, total, first_bad);
             return;

@@ -181,6 +181,26 @@ inline std::size_t pipage_round(const double* pi, std::size_t n, Rng& rng,
     return detail::pipage_blocks<false>(pi, n, rng, out, nullptr, nullptr);
 }
 
+// The validation of pi alone: total = accurate_sum(pi, n) (bit-identical) and
+// first_bad = the first entry outside [0, 1] (n if none). One branch-free pass.
+inline void pipage_input_scan(const double* pi, std::size_t n, double& total,
+                              std::size_t& first_bad) noexcept {
+    NeumaierSum sum;
+    bool ok = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        sum.add(pi[i]);
+        ok &= (pi[i] >= 0.0) & (pi[i] <= 1.0);
+    }
+    first_bad = n;
+    if (!ok)
+        for (std::size_t i = 0; i < n; ++i)
+            if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) {
+                first_bad = i;
+                break;
+            }
+    total = sum.value();
+}
+
 // pipage_round fused with the validation of pi: total receives accurate_sum(pi, n)
 // (bit-identical) and first_bad the index of the first entry outside [0, 1] (n if
 // none). Never crashes on bad input (every write stays in out[0:n]); the draw is only
