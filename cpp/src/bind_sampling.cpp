@@ -12,6 +12,7 @@
 #include "fastfair/pipage.hpp"
 #include "fastfair/projection.hpp"
 #include "fastfair/rng.hpp"
+#include "fastfair/simd.hpp"
 #include "fastfair/summation.hpp"
 
 namespace {
@@ -200,6 +201,17 @@ void register_sampling(py::module_& m) {
         "threads"_a,
         "Private (tests, benchmarks): caps the threads of one large call; returns the "
         "previous cap. Results do not depend on it.");
+    m.def(
+        "_set_simd_level",
+        [](int level) {
+            if (level < 0) throw py::value_error("level must be >= 0");
+            return fastfair::simd::cap().exchange(level);
+        },
+        "level"_a,
+        "Private (tests, benchmarks): caps the vector kernels (0 = SSE2 baseline, 1 = AVX2, "
+        "2 = AVX-512F); returns the previous cap. Results do not depend on it.");
+    m.def("_simd_levels", [] { return fastfair::simd::cpu_level(); },
+          "Private: the highest vector level this CPU runs (0, 1 or 2).");
     m.def("rng_u64", &py_rng_u64, "seed"_a, "count"_a,
           "Internal: the first `count` 64-bit words of fastfair's generator.");
     m.def("rng_uniform01", &py_rng_uniform01, "seed"_a, "count"_a,
