@@ -56,6 +56,10 @@ public:
     double gamma() const noexcept { return gamma_; }
     TieBreak tie_break() const noexcept { return tie_; }
     std::uint64_t rounds() const noexcept { return t_; }
+    // Rounds of this object decided by the fast potential alone / handed to the exact
+    // path by it (diagnostics for the tests; not part of the state).
+    std::uint64_t fast_rounds() const noexcept { return fast_rounds_; }
+    std::uint64_t exact_rounds() const noexcept { return exact_rounds_; }
 
     // Recompute the cached log phi / phi terms from (E, S).
     void refresh_cache() noexcept {
@@ -365,6 +369,7 @@ private:
     std::vector<double> ve_;       // scratch: values with ineligible agents zeroed
     std::vector<std::uint8_t> e_;  // scratch: eligible and active
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
+    std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0;
 };
 
 }  // namespace fastfair
