@@ -22,6 +22,86 @@
 
 namespace fastfair {
 
+namespace ef_detail {
+
+// Row i of the fast pass (docs/numerics.md "The fast potential"): for every j, the
+// normalised envy of pair (i, j) if i receives the item (x[j]) and if j receives it
+// (x[n + j]), the same float64 divisions as the exact path's; the diagonal gives 0.
+FASTFAIR_ALWAYS_INLINE void row_x_body(std::size_t n, std::size_t i, double vi,
+                                       const double* __restrict E,
+                                       const double* __restrict S,
+                                       double* __restrict x) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        const double e = E[j], s = S[j];
+        const double er = e - vi, eg = e + vi;
+        const double sg = s < vi ? vi : s;  // std::max(s, vi)
+        const double qr = er / (s > 0.0 ? s : 1.0);
+        const double qg = eg / (sg > 0.0 ? sg : 1.0);
+        const double xr = s > 0.0 ? qr : 0.0;
+        const double xg = sg > 0.0 ? qg : 0.0;
+        const double xr1 = er > 0.0 ? xr : 0.0;
+        const double xg1 = eg > 0.0 ? xg : 0.0;
+        x[j] = j == i ? 0.0 : xr1;
+        x[n + j] = j == i ? 0.0 : xg1;
+    }
+}
+// The cached fast phi - 1 of pair (i, j) from its envy and scale (x = E / S).
+FASTFAIR_ALWAYS_INLINE void cache_x_body(std::size_t n, const double* __restrict E,
+                                         const double* __restrict S,
+                                         double* __restrict x) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        const double e = E[j], s = S[j];
+        const double q = e / (s > 0.0 ? s : 1.0);
+        const double xx = s > 0.0 ? q : 0.0;
+        x[j] = e > 0.0 ? xx : 0.0;
+    }
+}
+// Accumulate row i: delta[j] += F(j gets) - c[j] and its magnitude mag[j] += F + c; the
+// row's own term (i gets) is returned through out[0..2] = (sum F(i gets) - c, sum of the
+// magnitudes, sum c), in 8 lanes (the order only changes roundings inside the bound).
+FASTFAIR_ALWAYS_INLINE void row_acc_body(std::size_t n, const double* __restrict F,
+                                         const double* __restrict c,
+                                         double* __restrict delta, double* __restrict mag,
+                                         double* __restrict out) noexcept {
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0},
+           cs[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t j0 = 0;
+    for (; j0 + 8 <= n; j0 += 8)
+        for (std::size_t l = 0; l < 8; ++l) {
+            const std::size_t j = j0 + l;
+            const double fr = F[j], fg = F[n + j], cj = c[j];
+            delta[j] += fg - cj;
+            mag[j] += fg + cj;
+            a[l] += fr - cj;
+            b[l] += fr + cj;
+            cs[l] += cj;
+        }
+    for (std::size_t j = j0; j < n; ++j) {
+        const double fr = F[j], fg = F[n + j], cj = c[j];
+        delta[j] += fg - cj;
+        mag[j] += fg + cj;
+        a[0] += fr - cj;
+        b[0] += fr + cj;
+        cs[0] += cj;
+    }
+    out[0] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    out[1] = ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+    out[2] = ((cs[0] + cs[1]) + (cs[2] + cs[3])) + ((cs[4] + cs[5]) + (cs[6] + cs[7]));
+}
+FASTFAIR_MULTIVERSION(void, row_x,
+                      (std::size_t n, std::size_t i, double vi, const double* E,
+                       const double* S, double* x),
+                      (n, i, vi, E, S, x))
+FASTFAIR_MULTIVERSION(void, cache_x,
+                      (std::size_t n, const double* E, const double* S, double* x),
+                      (n, E, S, x))
+FASTFAIR_MULTIVERSION(void, row_acc,
+                      (std::size_t n, const double* F, const double* c, double* delta,
+                       double* mag, double* out),
+                      (n, F, c, delta, mag, out))
+
+}  // namespace ef_detail
+
 class EfAllocator {
 public:
     static constexpr int kStateVersion = 2;
@@ -63,6 +143,7 @@ public:
 
     // Recompute the cached log phi / phi terms from (E, S).
     void refresh_cache() noexcept {
+        cache_fast_ = false;
         lc_max_ = 0.0;
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
@@ -80,13 +161,27 @@ public:
     // values: n finite numbers in [0, kMaxValue]; mask: nullptr or n bytes (0/1). The
     // caller guarantees at least one active agent is eligible.
     std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
-        if (mask == nullptr && n_active_ == n_) return step_impl<false>(v);
-        for (std::size_t i = 0; i < n_; ++i) {
-            const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
-            e_[i] = e;
-            ve_[i] = e ? v[i] : 0.0;
+        const bool fast = gamma_ == 0.0 && n_ >= 2 &&
+                          fast_potential_enabled().load(std::memory_order_relaxed);
+        const bool plain = mask == nullptr && n_active_ == n_;
+        if (!plain) {
+            for (std::size_t i = 0; i < n_; ++i) {
+                const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
+                e_[i] = e;
+                ve_[i] = e ? v[i] : 0.0;
+            }
+            v = ve_.data();
         }
-        return step_impl<true>(ve_.data());
+        if (fast) {
+            if (!cache_fast_) refresh_cache_fast();
+            const std::int64_t r = plain ? step_fast<false>(v) : step_fast<true>(v);
+            if (r >= 0) return r;
+            ++exact_rounds_;
+            refresh_cache();  // the exact path's caches
+        } else if (cache_fast_) {
+            refresh_cache();
+        }
+        return plain ? step_impl<false>(v) : step_impl<true>(v);
     }
 
     void run(const double* V, std::size_t T, std::int64_t* out,
@@ -176,22 +271,175 @@ private:
         ve_.assign(n_, 0.0);
         e_.assign(n_, 0);
         idx_.assign(n_, 0);
+        fmag_.assign(n_, 0.0);
+        fx_.assign(2 * n_, 0.0);
+        fF_.assign(2 * n_, 0.0);
+        fcol_.assign(2 * n_, 0.0);
     }
 
-    template <bool Masked>
-    std::int64_t step_impl(const double* v) noexcept {
+    // pc_ = the fast phi - 1 of every pair (lc_ is then unused), O(n^2) fast terms.
+    void refresh_cache_fast() noexcept {
         const std::size_t n = n_;
-        const double p = p_;
+        const int level = simd_level().load(std::memory_order_relaxed);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t row = i * n;
+            FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, E_.data() + row, S_.data() + row,
+                              fx_.data());
+            fast_phi_m1_batch(fx_.data(), pc_.data() + row, n, p_, level);
+            pc_[row + i] = 0.0;
+        }
+        cache_fast_ = true;
+    }
+
+    // The round decided by the fast potential (docs/numerics.md "The fast potential"):
+    // the recipient when the error bounds prove it is the exact path's choice, -1 (state
+    // untouched) when they cannot (near-ties, huge envies).
+    template <bool Masked>
+    std::int64_t step_fast(const double* v) noexcept {
+        const std::size_t n = n_;
+        const int level = simd_level().load(std::memory_order_relaxed);
+        double* dl = delta_.data();
+        double* mag = fmag_.data();
+        for (std::size_t a = 0; a < n; ++a) {
+            dl[a] = 0.0;
+            mag[a] = 0.0;
+        }
+        double csum = 0.0;  // sum of the cached terms (S - m of the state before the round)
+        double racc[3];
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            const std::size_t row = i * n;
+            if (vi == 0.0) {  // no pair of row i changes
+                for (std::size_t j = 0; j < n; ++j) csum += pc_[row + j];
+                continue;
+            }
+            FASTFAIR_DISPATCH(ef_detail::row_x, level, n, i, vi, E_.data() + row,
+                              S_.data() + row, fx_.data());
+            fast_phi_m1_batch(fx_.data(), fF_.data(), 2 * n, p_, level);
+            FASTFAIR_DISPATCH(ef_detail::row_acc, level, n, fF_.data(), pc_.data() + row, dl,
+                              mag, racc);
+            dl[i] += racc[0];
+            mag[i] += racc[1];
+            csum += racc[2];
+        }
+        // Out of the fast range anywhere (the exact path might shift): exact path.
+        if (!(csum < kFastPhiMax)) return -1;
+        for (std::size_t a = 0; a < n; ++a)
+            if (!(mag[a] < kFastPhiMax)) return -1;
+        // |fast delta - exact delta| <= err(a): the two terms of every pair within the
+        // kernel bound, their subtractions and two sums of at most 2n terms.
+        const double nd = static_cast<double>(n);
+        const double rel = 2.5 * kFastPhiRel + 8.0 * nd * 0x1p-53;
+        const double abs_ = 8.0 * nd * kFastPhiAbs;
+        auto err = [&](std::size_t a) { return mag[a] == 0.0 ? 0.0 : rel * mag[a] + abs_; };
+        std::size_t b = n;
+        double bd = INFINITY;
+        for (std::size_t a = 0; a < n; ++a) {
+            if (Masked && !e_[a]) continue;
+            if (dl[a] < bd) {
+                bd = dl[a];
+                b = a;
+            }
+        }
+        if (b == n) return -1;
+        const double eb = err(b);
+        const double ub = bd + eb;
+        for (std::size_t a = 0; a < n; ++a) {
+            if (a == b || (Masked && !e_[a])) continue;
+            const double ea = err(a);
+            if (dl[a] - ea > ub) continue;
+            if (ea == 0.0 && eb == 0.0 && dl[a] == bd) continue;  // exact tie, a > b
+            return -1;
+        }
+        if (tie_ == TieBreak::Value) {
+            // The exact path ties every candidate within best + kTieRel * (S + best),
+            // S = m + sum of the exact cached terms (see step_impl); bound it both ways.
+            const double md = nd * (nd - 1.0);
+            const double srel = kFastPhiRel + 4.0 * nd * nd * 0x1p-53;
+            const double S_hi = md + csum * (1.0 + srel) + md * kFastPhiAbs;
+            const double S_lo = md + csum * (1.0 - srel) - md * kFastPhiAbs;
+            const double lb = bd - eb;
+            const double lim_hi = ub + kTieRel * (S_hi + ub) * (1.0 + 1e-14) + 1e-300;
+            const double lim_lo = lb + kTieRel * (S_lo + lb) * (1.0 - 1e-14) - 1e-300;
+            std::size_t best = b;
+            double best_env = NAN;
+            for (std::size_t a = 0; a < n; ++a) {
+                if (a == b || (Masked && !e_[a])) continue;
+                const double ea = err(a);
+                if (dl[a] - ea > lim_hi) continue;
+                if (!(dl[a] + ea < lim_lo)) return -1;
+                if (v[a] > v[best]) {  // the exact path's tie loop
+                    best = a;
+                    best_env = NAN;
+                } else if (v[a] == v[best]) {
+                    if (std::isnan(best_env)) best_env = envy_sum(best);
+                    const double env = envy_sum(a);
+                    if (env > best_env) {
+                        best = a;
+                        best_env = env;
+                    }
+                }
+            }
+            b = best;
+        }
+        count_round<Masked>();
+        apply_fast(v, b, level);
+        ++fast_rounds_;
+        return static_cast<std::int64_t>(b);
+    }
+
+    // Apply the decision; the changed pairs' cached fast terms from the new state.
+    void apply_fast(const double* v, std::size_t best, int level) noexcept {
+        const std::size_t n = n_;
+        const double vb = v[best];
+        const std::size_t rb = best * n;
+        if (vb != 0.0) {
+            for (std::size_t j = 0; j < n; ++j)
+                if (j != best) E_[rb + j] -= vb;
+            FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, E_.data() + rb, S_.data() + rb,
+                              fx_.data());
+            fast_phi_m1_batch(fx_.data(), pc_.data() + rb, n, p_, level);
+            pc_[rb + best] = 0.0;
+        }
+        double* ce = fcol_.data();
+        double* cs = fcol_.data() + n;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            const std::size_t k = i * n + best;
+            if (i != best && vi != 0.0) {
+                E_[k] += vi;
+                S_[k] = std::max(S_[k], vi);
+            }
+            ce[i] = E_[k];
+            cs[i] = S_[k];
+        }
+        FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, ce, cs, fx_.data());
+        fast_phi_m1_batch(fx_.data(), fF_.data(), n, p_, level);
+        for (std::size_t i = 0; i < n; ++i) pc_[i * n + best] = i == best ? 0.0 : fF_[i];
+        own_[best] += vb;
+        ++t_;
+    }
+
+    // Count the round in the moment sum of bound().
+    template <bool Masked>
+    void count_round() noexcept {
         if (Masked) {
             std::size_t k = 0;
-            for (std::size_t i = 0; i < n; ++i) k += e_[i];
-            if (k == n)
+            for (std::size_t i = 0; i < n_; ++i) k += e_[i];
+            if (k == n_)
                 ++moments_.plain;
             else
                 moments_.add(k >= 2 ? 2.0 / static_cast<double>(k) : 0.0);
         } else {
             ++moments_.plain;
         }
+    }
+
+    template <bool Masked>
+    std::int64_t step_impl(const double* v) noexcept {
+        const std::size_t n = n_;
+        const double p = p_;
+        count_round<Masked>();
         if (gamma_ > 0.0) {
             for (std::size_t k = 0; k < n * n; ++k) E_[k] *= gamma_;
             refresh_cache();
@@ -370,6 +618,8 @@ private:
     std::vector<std::uint8_t> e_;  // scratch: eligible and active
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
     std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0;
+    bool cache_fast_ = false;  // pc_ holds fast terms (lc_ unused) instead of exact ones
+    std::vector<double> fmag_, fx_, fF_, fcol_;  // scratch of the fast pass
 };
 
 }  // namespace fastfair

@@ -109,11 +109,42 @@ FASTFAIR_ALWAYS_INLINE double phi_m1(double x, double h) noexcept {
     // k <= 897 whenever L < 622; other lanes are replaced by +inf below.
     const std::uint64_t kb = bits(kr) - bits(kRound);
     const double two = from_bits(((kb + 1023) & 0x7FFull) << 52);
-    const double f = two * q + (two - 1.0);
-    return ((L < 622.0) & (f < kFastPhiMax)) ? f : INFINITY;
+    double f = two * q + (two - 1.0);
+    // y > 0 never gives 0 (the exact path is > 0 there too): F == 0 <=> exactly 0.
+    const double fpos = f < 5e-324 ? 5e-324 : f;
+    f = y > 0.0 ? fpos : f;
+    const double fin = f < kFastPhiMax ? f : INFINITY;
+    return L < 622.0 ? fin : INFINITY;
+}
+
+// p = 2k, k = 1..8: phi - 1 = (1 + y)^k - 1 = sum_j C(k, j) y^j, Horner with positive
+// coefficients and y >= 0 (relative error <= 2k * 2^-53, no approximation).
+template <int K>
+FASTFAIR_ALWAYS_INLINE double phi_m1_even(double x) noexcept {
+    constexpr double c[9][9] = {{0},
+                                {0, 1},
+                                {0, 2, 1},
+                                {0, 3, 3, 1},
+                                {0, 4, 6, 4, 1},
+                                {0, 5, 10, 10, 5, 1},
+                                {0, 6, 15, 20, 15, 6, 1},
+                                {0, 7, 21, 35, 35, 21, 7, 1},
+                                {0, 8, 28, 56, 70, 56, 28, 8, 1}};
+    const double y = x * x;
+    double acc = c[K][K];
+    for (int j = K - 1; j >= 1; --j) acc = c[K][j] + y * acc;
+    const double f = y * acc;
+    return f < kFastPhiMax ? f : INFINITY;
 }
 
 }  // namespace fastphi_detail
+
+// 2k when p is an even integer 2k with 1 <= k <= 8 (the polynomial kernel), else 0.
+inline int even_p_k(double p) noexcept {
+    for (int k = 1; k <= 8; ++k)
+        if (p == 2.0 * k) return k;
+    return 0;
+}
 
 // Which instruction set the fast loops use: 0 = portable (SSE2 on x86-64), 1 = AVX2,
 // 2 = AVX-512. Chosen once from the CPU (FASTFAIR_SIMD=scalar|avx2|avx512 caps it);
@@ -148,14 +179,23 @@ inline std::atomic<bool>& fast_potential_enabled() noexcept {
 
 namespace fastfair {
 namespace fastphi_detail {
-FASTFAIR_ALWAYS_INLINE void batch_body(const double* x, double* out, std::size_t n,
-                                       double h) noexcept {
-    if (h == 1.0) {  // p = 2: phi - 1 = x^2 exactly, no approximation
-        for (std::size_t i = 0; i < n; ++i) {
-            const double y = x[i] * x[i];
-            out[i] = y < kFastPhiMax ? y : INFINITY;
-        }
-        return;
+template <int K>
+FASTFAIR_ALWAYS_INLINE void even_loop(const double* __restrict x, double* __restrict out,
+                                      std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) out[i] = phi_m1_even<K>(x[i]);
+}
+FASTFAIR_ALWAYS_INLINE void batch_body(const double* __restrict x, double* __restrict out,
+                                       std::size_t n, double h) noexcept {
+    switch (even_p_k(2.0 * h)) {
+        case 1: return even_loop<1>(x, out, n);
+        case 2: return even_loop<2>(x, out, n);
+        case 3: return even_loop<3>(x, out, n);
+        case 4: return even_loop<4>(x, out, n);
+        case 5: return even_loop<5>(x, out, n);
+        case 6: return even_loop<6>(x, out, n);
+        case 7: return even_loop<7>(x, out, n);
+        case 8: return even_loop<8>(x, out, n);
+        default: break;
     }
     for (std::size_t i = 0; i < n; ++i) out[i] = phi_m1(x[i], h);
 }
