@@ -4,6 +4,8 @@ The engines decide with a branch-free polynomial evaluation of ``phi_p - 1`` tha
 a proven error bound, and hand a round to the exact log-space path whenever the bound
 cannot separate the best candidate from the others. So:
 
+(PROP uses it only in the hidden mode 2, "everywhere"; these tests run in that mode.)
+
 * the kernel must satisfy its bound against the exact evaluation, on every SIMD target,
   with bit-identical results across targets;
 * every decision must equal the exact path's (the fast path switched off), on every
@@ -40,12 +42,23 @@ def simd(level: int) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def exact_only() -> Iterator[None]:
-    prev = _core._set_fast_potential(False)
+def fast_mode(mode: int) -> Iterator[None]:
+    prev = _core._set_fast_potential(mode)
     try:
         yield
     finally:
         _core._set_fast_potential(prev)
+
+
+def exact_only() -> contextlib.AbstractContextManager[None]:
+    return fast_mode(0)
+
+
+@pytest.fixture(autouse=True)
+def _fast_everywhere() -> Iterator[None]:
+    """PROP uses the fast potential only in mode 2 (everywhere); test it there."""
+    with fast_mode(2):
+        yield
 
 
 def _points(rng: np.random.Generator) -> np.ndarray:
@@ -163,3 +176,12 @@ def test_fast_decisions_minimise_the_reference_potential(notion: str, n: int,
     mine = ff.OnlineAllocator(n, notion, p=p, tie_break="index").run(V)
     log_s = ref.reference_run(R, V, forced=mine, p=p)
     assert ref.chosen_gap(log_s, mine) <= 1e-12
+
+
+def test_default_mode_uses_the_fast_potential_for_ef_only() -> None:
+    V = np.random.default_rng(3).random((100, 8))
+    with fast_mode(1):
+        _, fast_prop, exact_prop = _core._online_fast_stats("prop", V, math.nan, True)
+        _, fast_ef, _ = _core._online_fast_stats("ef", V, math.nan, True)
+    assert fast_prop == 0 and exact_prop == 0
+    assert fast_ef > 50

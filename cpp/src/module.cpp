@@ -28,8 +28,8 @@ static void register_potential_hooks(py::module_& m) {
         fastfair::simd_level().store(std::max(0, std::min(level, fastfair::simd_supported())));
         return prev;
     });
-    m.def("_set_fast_potential", [](bool on) {
-        return fastfair::fast_potential_enabled().exchange(on);
+    m.def("_set_fast_potential", [](int mode) {  // 0 exact only, 1 auto, 2 everywhere
+        return fastfair::fast_potential_mode().exchange(std::max(0, std::min(mode, 2)));
     });
     m.def("_fast_phi_m1", [](f64_in x, double p, int level) {
         py::array_t<double> out(x.size());

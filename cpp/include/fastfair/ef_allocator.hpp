@@ -162,7 +162,7 @@ public:
     // caller guarantees at least one active agent is eligible.
     std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
         const bool fast = gamma_ == 0.0 && n_ >= 2 &&
-                          fast_potential_enabled().load(std::memory_order_relaxed);
+                          fast_potential_mode().load(std::memory_order_relaxed) >= 1;
         const bool plain = mask == nullptr && n_active_ == n_;
         if (!plain) {
             for (std::size_t i = 0; i < n_; ++i) {

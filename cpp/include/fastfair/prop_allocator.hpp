@@ -105,7 +105,7 @@ public:
     // is eligible (validated by the bindings).
     std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
         const bool by_value = tie_ == TieBreak::Value;
-        const bool fast = fast_potential_enabled().load(std::memory_order_relaxed);
+        const bool fast = fast_potential_mode().load(std::memory_order_relaxed) >= 2;
         if (mask == nullptr && n_active_ == n_) {
             if (fast) {
                 const std::int64_t r =
