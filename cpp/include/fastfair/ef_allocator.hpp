@@ -140,6 +140,8 @@ public:
     // path by it (diagnostics for the tests; not part of the state).
     std::uint64_t fast_rounds() const noexcept { return fast_rounds_; }
     std::uint64_t exact_rounds() const noexcept { return exact_rounds_; }
+    // Of the fast rounds, those settled by exact deltas of a few candidates.
+    std::uint64_t resolved_rounds() const noexcept { return resolved_rounds_; }
 
     // Recompute the cached log phi / phi terms from (E, S).
     void refresh_cache() noexcept {
@@ -344,48 +346,136 @@ private:
         if (b == n) return -1;
         const double eb = err(b);
         const double ub = bd + eb;
-        for (std::size_t a = 0; a < n; ++a) {
+        const bool by_value = tie_ == TieBreak::Value;
+        // The exact path ties every candidate within best + kTieRel * (S + best),
+        // S = m + sum of the exact cached terms (see step_impl); bounds of S.
+        const double md = nd * (nd - 1.0);
+        const double srel = kFastPhiRel + 4.0 * nd * nd * 0x1p-53;
+        const double S_hi = md + csum * (1.0 + srel) + md * kFastPhiAbs;
+        const double S_lo = md + csum * (1.0 - srel) - md * kFastPhiAbs;
+        auto lim_up = [&](double best) {
+            return best + kTieRel * (S_hi + best) * (1.0 + 1e-14) + 1e-300;
+        };
+        auto lim_down = [&](double best) {
+            return best + kTieRel * (S_lo + best) * (1.0 - 1e-14) - 1e-300;
+        };
+        bool settled = true;
+        for (std::size_t a = 0; a < n && settled; ++a) {
             if (a == b || (Masked && !e_[a])) continue;
             const double ea = err(a);
             if (dl[a] - ea > ub) continue;
             if (ea == 0.0 && eb == 0.0 && dl[a] == bd) continue;  // exact tie, a > b
-            return -1;
+            settled = false;
         }
-        if (tie_ == TieBreak::Value) {
-            // The exact path ties every candidate within best + kTieRel * (S + best),
-            // S = m + sum of the exact cached terms (see step_impl); bound it both ways.
-            const double md = nd * (nd - 1.0);
-            const double srel = kFastPhiRel + 4.0 * nd * nd * 0x1p-53;
-            const double S_hi = md + csum * (1.0 + srel) + md * kFastPhiAbs;
-            const double S_lo = md + csum * (1.0 - srel) - md * kFastPhiAbs;
-            const double lb = bd - eb;
-            const double lim_hi = ub + kTieRel * (S_hi + ub) * (1.0 + 1e-14) + 1e-300;
-            const double lim_lo = lb + kTieRel * (S_lo + lb) * (1.0 - 1e-14) - 1e-300;
+        if (settled && by_value) {
+            const double hi = lim_up(ub), lo = lim_down(bd - eb);
             std::size_t best = b;
             double best_env = NAN;
-            for (std::size_t a = 0; a < n; ++a) {
+            for (std::size_t a = 0; a < n && settled; ++a) {
                 if (a == b || (Masked && !e_[a])) continue;
                 const double ea = err(a);
-                if (dl[a] - ea > lim_hi) continue;
-                if (!(dl[a] + ea < lim_lo)) return -1;
-                if (v[a] > v[best]) {  // the exact path's tie loop
-                    best = a;
-                    best_env = NAN;
-                } else if (v[a] == v[best]) {
-                    if (std::isnan(best_env)) best_env = envy_sum(best);
-                    const double env = envy_sum(a);
-                    if (env > best_env) {
-                        best = a;
-                        best_env = env;
-                    }
+                if (dl[a] - ea > hi) continue;
+                if (!(dl[a] + ea < lo)) {
+                    settled = false;
+                    break;
+                }
+                tie_step(v, a, best, best_env);
+            }
+            if (settled) b = best;
+        }
+        if (!settled) {
+            // Exact deltas for the candidates the bounds cannot rule out, in the exact
+            // path's own order; the others are surely beyond the minimum (or the tie
+            // limit). Many survivors (genuine ties): the whole exact path is cheaper.
+            const double thr = by_value ? lim_up(ub) : ub;
+            std::size_t cnt = 0;
+            for (std::size_t a = 0; a < n; ++a) {
+                if (Masked && !e_[a]) continue;
+                if (dl[a] - err(a) <= thr) idx_[cnt++] = static_cast<std::uint32_t>(a);
+            }
+            if (cnt > n / 2 + 1) return -1;
+            double* ex = fmag_.data();  // reused: exact deltas, by survivor
+            std::size_t bt = n;
+            double btd = INFINITY;
+            for (std::size_t c = 0; c < cnt; ++c) {
+                ex[c] = exact_delta(v, idx_[c]);
+                if (ex[c] < btd) {
+                    btd = ex[c];
+                    bt = idx_[c];
                 }
             }
-            b = best;
+            if (bt == n) return -1;
+            b = bt;
+            if (by_value) {
+                const double hi = lim_up(btd), lo = lim_down(btd);
+                std::size_t best = bt;
+                double best_env = NAN;
+                for (std::size_t c = 0; c < cnt; ++c) {
+                    const std::size_t a = idx_[c];
+                    if (a == bt || ex[c] > hi) continue;
+                    if (!(ex[c] <= lo)) return -1;  // within the limit's rounding band
+                    tie_step(v, a, best, best_env);
+                }
+                b = best;
+            }
+            ++resolved_rounds_;
         }
         count_round<Masked>();
         apply_fast(v, b, level);
         ++fast_rounds_;
         return static_cast<std::int64_t>(b);
+    }
+
+    // One step of the exact path's value tie loop (value, then total envy, then index).
+    void tie_step(const double* v, std::size_t a, std::size_t& best,
+                  double& best_env) const noexcept {
+        if (v[a] > v[best]) {
+            best = a;
+            best_env = NAN;
+        } else if (v[a] == v[best]) {
+            if (std::isnan(best_env)) best_env = envy_sum(best);
+            const double env = envy_sum(a);
+            if (env > best_env) {
+                best = a;
+                best_env = env;
+            }
+        }
+    }
+
+    // The exact path's cached term of pair k (set_cache), computed from the state.
+    double exact_cached(std::size_t k) const noexcept {
+        const double l = log_phi_ratio(E_[k], S_[k], p_);
+        return l == 0.0 ? 0.0 : phi_minus_1(std::min(l, kLogFastLimit));
+    }
+    static double exact_term(double l) noexcept {
+        return l == 0.0 ? 0.0 : phi_minus_1(std::min(l, kLogFastLimit));
+    }
+    // The exact path's delta_[a] (step_impl pass 1, unshifted), the same terms summed in
+    // the same order: rows i ascending, pair (i, a) for i != a, row a's own sum at i = a.
+    double exact_delta(const double* v, std::size_t a) const noexcept {
+        const std::size_t n = n_;
+        double acc = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            if (vi == 0.0) continue;
+            if (i == a) {
+                double di = 0.0;
+                for (std::size_t j = 0; j < n; ++j) {
+                    const std::size_t k = a * n + j;
+                    const double e = E_[k];
+                    if (j == a || !(e + vi > 0.0) || !(e > 0.0)) continue;
+                    di += exact_term(log_phi_ratio(e - vi, S_[k], p_)) - exact_cached(k);
+                }
+                acc += di;
+            } else {
+                const std::size_t k = i * n + a;
+                const double e = E_[k];
+                if (!(e + vi > 0.0)) continue;
+                acc += exact_term(log_phi_ratio(e + vi, std::max(S_[k], vi), p_)) -
+                       exact_cached(k);
+            }
+        }
+        return acc;
     }
 
     // Apply the decision; the changed pairs' cached fast terms from the new state.
@@ -617,7 +707,7 @@ private:
     std::vector<double> ve_;       // scratch: values with ineligible agents zeroed
     std::vector<std::uint8_t> e_;  // scratch: eligible and active
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
-    std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0;
+    std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0, resolved_rounds_ = 0;
     bool cache_fast_ = false;  // pc_ holds fast terms (lc_ unused) instead of exact ones
     std::vector<double> fmag_, fx_, fF_, fcol_;  // scratch of the fast pass
 };
