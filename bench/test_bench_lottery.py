@@ -2,7 +2,9 @@
 
 Each timed call is one ``run_lottery`` on a pool that keeps its history, so the
 pytest-benchmark statistics are per lottery (rounds = 10 successive lotteries).
-Side by side in each group: fastfair, a NumPy port of the blog's approach (PGD with the
+Side by side in each group: fastfair, the NumPy exact pool (the same rule in
+vectorised NumPy: fastfair._reference.vectorised.ExactPool; every size; issue 14's goal
+is >= 200x it at 1e6 entrants), a NumPy port of the blog's approach (PGD with the
 sort-based simplex-clip projection, history matrices rebuilt per lottery, Python
 pipage loop; small n only) and, when jax and jaxopt are installed, the blog's own
 JAX/jaxopt code.
@@ -22,6 +24,7 @@ import pytest
 
 import fastfair as ff
 from fastfair._reference import lottery as ref
+from fastfair._reference import vectorised as vec
 
 FULL = os.environ.get("FASTFAIR_BENCH_FULL") == "1"
 SIZES = [100, 1_000, 10_000, 100_000, 1_000_000] if FULL else [100, 1_000]
@@ -57,6 +60,20 @@ def test_bench_fastfair(benchmark, n, kind):
     deserved = pool.cumulative_deserved + ref.deserved_seats(s, k)
     expect = ref.fair_probabilities(deserved, pool.wins, k, s > 0)
     np.testing.assert_allclose(pi, expect, atol=1e-9)
+
+
+@pytest.mark.parametrize("kind", ["uniform", "weighted"])
+@pytest.mark.parametrize("n", SIZES)
+def test_bench_numpy_exact_pool(benchmark, n, kind):
+    benchmark.group = f"lottery n={n}"
+    pool = vec.ExactPool(seed=0)
+    s, k = scores_for(n, kind), k_for(n)
+    benchmark.pedantic(lambda: pool.run_lottery(s, k), rounds=LOTTERIES, iterations=1)
+    assert all(int(w.sum()) == k for _, _, w in pool.history)
+    # the same rule: on the NumPy pool's history, fastfair's exact solver agrees
+    d = pool.cumulative_deserved + vec.deserved_seats(s, k)
+    np.testing.assert_allclose(pool.probabilities(s, k),
+                               ff.fair_probabilities(d, pool.wins, k, s > 0), atol=1e-9)
 
 
 @pytest.mark.parametrize("n", BLOG_SIZES)

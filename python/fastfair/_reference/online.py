@@ -360,63 +360,7 @@ def random_stream(rng: np.random.Generator, rounds: int, n: int, kind: str = "mi
     raise ValueError(msg)
 
 
-# ---- straightforward vectorised NumPy loops (the benchmark's "plain NumPy" baseline) ----
-
-
-def _phi_noshift(d: NDArray[np.float64], p: float) -> NDArray[np.float64]:
-    return np.exp(log_phi(d, p))  # fine while deficits stay moderate (benchmark streams)
-
-
-def prop_numpy_loop(
-    V: NDArray[np.float64], p: Optional[float] = None, forced: Optional[NDArray[np.int64]] = None
-) -> NDArray[np.int64]:
-    """PROP_c rule with the single-term swap, one vectorised NumPy round per item.
-    Returns its choices; with ``forced`` it applies those decisions instead (to stay in
-    step with another implementation when ties make choices differ)."""
-    T, n = V.shape
-    p = default_p(n) if p is None else p
-    D = np.zeros(n)
-    M = np.zeros(n)
-    out = np.empty(T, dtype=np.int64)
-    for t in range(T):
-        v = V[t]
-        miss = D + v / n
-        gain = _phi_noshift(norm(miss, np.maximum(M, v)), p) - _phi_noshift(norm(miss - v, M), p)
-        out[t] = int(np.argmax(gain))
-        a = out[t] if forced is None else forced[t]
-        D = miss
-        D[a] -= v[a]
-        Ma = M[a]
-        M = np.maximum(M, v)
-        M[a] = Ma
-    return out
-
-
-def ef_numpy_loop(
-    V: NDArray[np.float64], p: Optional[float] = None, forced: Optional[NDArray[np.int64]] = None
-) -> NDArray[np.int64]:
-    """EF_c rule, O(n^2) vectorised NumPy per item (deltas of the pairs touching each
-    candidate). ``forced`` as in ``prop_numpy_loop``."""
-    T, n = V.shape
-    p = default_p(n * (n - 1)) if p is None else p
-    E = np.zeros((n, n))
-    S = np.zeros((n, n))
-    off = ~np.eye(n, dtype=bool)
-    out = np.empty(T, dtype=np.int64)
-    for t in range(T):
-        v = V[t][:, None]
-        cur = _phi_noshift(norm(E, S), p) * off
-        recv = _phi_noshift(norm(E - v, S), p) * off  # row agent receives
-        give = _phi_noshift(norm(E + v, np.maximum(S, v)), p) * off  # column agent receives
-        delta = (recv - cur).sum(axis=1) + (give - cur).sum(axis=0)
-        out[t] = int(np.argmin(delta))
-        a = out[t] if forced is None else forced[t]
-        E[a, :] -= V[t][a]
-        E[:, a] += V[t]
-        E[a, a] = 0.0
-        S[:, a] = np.maximum(S[:, a], V[t])
-        S[a, a] = 0.0
-    return out
+# The benchmark's vectorised NumPy loops (the yardsticks) live in vectorised.py.
 
 
 def reference_run(

@@ -16,9 +16,12 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
-from .bench_common import FairnessRow, Progress, SpeedRow, best_time
+from .bench_common import FairnessRow, MemoryRow, Progress, SpeedRow, best_time
 
-__all__ = ["FairnessRow", "Progress", "SpeedRow", "best_time", "run_all", "format_table"]
+__all__ = [
+    "FairnessRow", "MemoryRow", "Progress", "SpeedRow", "best_time", "format_markdown",
+    "format_table", "run_all",
+]
 
 
 # Each section: (name, function(quick, progress) -> rows, number of progress steps).
@@ -46,12 +49,16 @@ def run_all(
     progress = Progress(sum(steps(quick) for _, _, steps in sections), progress_enabled)
     speed: list[dict[str, Any]] = []
     fairness: list[dict[str, Any]] = []
+    memory: list[dict[str, Any]] = []
     for _name, fn, _steps in sections:
         for row in fn(quick, progress):
             d = asdict(row)
             if isinstance(row, SpeedRow):
                 d["speedup"] = row.speedups()
+                d["vs_floor"] = row.floor_ratios()
                 speed.append(d)
+            elif isinstance(row, MemoryRow):
+                memory.append(d)
             else:
                 fairness.append(d)
     import fastfair
@@ -69,6 +76,7 @@ def run_all(
         "sections": [s[0] for s in sections],
         "speed": speed,
         "fairness": fairness,
+        "memory": memory,
     }
 
 
@@ -100,11 +108,16 @@ def format_table(report: dict[str, Any]) -> str:
         f"{'section':<9} {'case':<44} {'fastfair':>10}  others",
     ]
     for r in report["speed"]:
-        others = ", ".join(
-            f"{k} {_fmt_time(v)} ({r['speedup'][k]:.1f}x)" for k, v in r["others_s"].items()
-        )
+        parts = [f"{k} {_fmt_time(v)} ({r['speedup'][k]:.1f}x)" for k, v in r["others_s"].items()]
+        parts += [
+            f"{k} {_fmt_time(v)} (fastfair = {r['vs_floor'][k]:.1f}x floor)"
+            for k, v in r.get("floors_s", {}).items()
+        ]
+        if r.get("goal"):
+            parts.append(f"goal {r['goal']}: {'met' if r['goal_met'] else 'NOT met'}")
         lines.append(
-            f"{r['section']:<9} {r['case']:<44} {_fmt_time(r['fastfair_s']):>10}  {others}"
+            f"{r['section']:<9} {r['case']:<44} {_fmt_time(r['fastfair_s']):>10}  "
+            + ", ".join(parts)
         )
     lines += [
         "",
@@ -117,6 +130,58 @@ def format_table(report: dict[str, Any]) -> str:
             f"{r['section']:<9} {r['case']:<46} {r['metric']:<22} "
             f"{_fmt_num(r['fastfair']):>9} {_fmt_num(r['bound']):>9}  {others}"
         )
+    if report.get("memory"):
+        lines += ["", "MEMORY (RSS growth, fresh subprocess)"]
+        for r in report["memory"]:
+            value = "-" if r["bytes_per_unit"] is None else f"{r['bytes_per_unit']:.1f}"
+            later = r["detail"].get("later_lotteries_b_per_entrant_and_lottery")
+            extra = "" if later is None else f" (lotteries after the first: {later:.1f})"
+            lines.append(f"{r['section']:<9} {r['case']:<46} {value} {r['unit']}{extra}")
+    return "\n".join(lines) + "\n"
+
+
+def _md_ratio(x: float) -> str:
+    return f"{x:,.0f}x" if x >= 100 else (f"{x:.1f}x" if x >= 1 else f"{x:.2f}x")
+
+
+def format_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables (the README's): every speed row with each
+    yardstick and its ratio and the goal of issue 14 where there is one, the memory
+    rows, then the fairness rows."""
+    lines = [
+        "| what | fastfair | yardstick (same run) | ratio | goal | met |",
+        "|---|---:|---|---:|---|---|",
+    ]
+    for r in report["speed"]:
+        cells = [f"{k} {_fmt_time(v)}" for k, v in r["others_s"].items()]
+        ratios = [f"{_md_ratio(r['speedup'][k])} faster" for k in r["others_s"]]
+        cells += [f"{k} {_fmt_time(v)}" for k, v in r.get("floors_s", {}).items()]
+        ratios += [f"{_md_ratio(r['vs_floor'][k])} the floor" for k in r.get("floors_s", {})]
+        goal = r.get("goal") or ""
+        met = "" if r.get("goal_met") is None else ("met" if r["goal_met"] else "**not met**")
+        lines.append(
+            f"| {r['section']}: {r['case']} | {_fmt_time(r['fastfair_s'])} | "
+            f"{'; '.join(cells) or '-'} | {'; '.join(ratios) or '-'} | {goal} | {met} |"
+        )
+    for r in report.get("memory", []):
+        value = "-" if r["bytes_per_unit"] is None else f"{r['bytes_per_unit']:.1f}"
+        later = r["detail"].get("later_lotteries_b_per_entrant_and_lottery")
+        note = "" if later is None else f"{later:.1f} B for each lottery after the first"
+        lines.append(f"| memory: {r['case']} (RSS growth) | {value} {r['unit']} | "
+                     f"{note} | | | |")
+    if report.get("fairness"):
+        lines += [
+            "",
+            "| instance | measure | fastfair | guarantee | others |",
+            "|---|---|---:|---:|---|",
+        ]
+        for r in report["fairness"]:
+            others = "; ".join(f"{k} {_fmt_num(v)}" for k, v in r["others"].items())
+            lines.append(
+                f"| {r['section']}: {r['case']} | {r['metric'].replace('|', chr(92) + '|')} | "
+                f"{_fmt_num(r['fastfair'])} | {_fmt_num(r['bound']) if r['bound'] is not None else ''} "
+                f"| {others} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -128,6 +193,8 @@ def add_parser(sub: Any) -> None:
     )
     p.add_argument("--quick", action="store_true", help="small sizes: under a minute")
     p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.add_argument("--markdown", action="store_true",
+                   help="print the speed rows as a Markdown table (yardsticks, ratios, goals)")
     p.add_argument(
         "--section",
         action="append",
@@ -142,6 +209,8 @@ def _run(args: argparse.Namespace) -> int:
     report = run_all(args.quick, not args.no_progress, args.section)
     if args.json:
         sys.stdout.write(json.dumps(report, indent=2) + "\n")
+    elif args.markdown:
+        sys.stdout.write(format_markdown(report))
     else:
         sys.stdout.write(format_table(report))
     return 0

@@ -11,20 +11,61 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-__all__ = ["FairnessRow", "Progress", "SpeedRow", "best_time"]
+__all__ = ["FairnessRow", "MemoryRow", "Progress", "SpeedRow", "best_time", "best_time_setup"]
 
 
 @dataclass
 class SpeedRow:
-    """One timed case: fastfair against one or more other implementations."""
+    """One timed case: fastfair against one or more other implementations.
+
+    ``others_s``: other implementations of the same job (ratio = other / fastfair, a
+    speed-up). ``floors_s``: yardsticks that only move the same memory (ratio =
+    fastfair / floor: how far above the floor fastfair is). ``goal``: the target of
+    issue 14 for this row, with ``goal_met`` evaluated on this run.
+    """
 
     section: str
     case: str
     fastfair_s: float
     others_s: dict[str, float] = field(default_factory=dict)
+    floors_s: dict[str, float] = field(default_factory=dict)
+    goal: Optional[str] = None
+    goal_met: Optional[bool] = None
 
     def speedups(self) -> dict[str, float]:
         return {k: v / self.fastfair_s for k, v in self.others_s.items()}
+
+    def floor_ratios(self) -> dict[str, float]:
+        return {k: self.fastfair_s / v for k, v in self.floors_s.items()}
+
+    def speedup_goal(self, other: str, at_least: float) -> SpeedRow:
+        """Goal: at least ``at_least`` times faster than ``other`` (same run)."""
+        self.goal = f">= {at_least:,.0f}x {other}"
+        self.goal_met = self.speedups()[other] >= at_least
+        return self
+
+    def floor_goal(self, floor: str, within: float) -> SpeedRow:
+        """Goal: within ``within`` times the ``floor`` measured in the same run."""
+        self.goal = f"<= {within:g}x {floor}"
+        self.goal_met = self.floor_ratios()[floor] <= within
+        return self
+
+    def time_goal(self, under_s: float) -> SpeedRow:
+        """Goal: an absolute time (the one goal of issue 14 that is not a ratio)."""
+        self.goal = f"< {under_s * 1e6:g} us"
+        self.goal_met = self.fastfair_s < under_s
+        return self
+
+
+@dataclass
+class MemoryRow:
+    """Memory a workload retains, measured in a fresh subprocess (RSS growth)."""
+
+    section: str
+    case: str
+    bytes_per_unit: Optional[float]
+    unit: str
+    detail: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +106,22 @@ def best_time(fn: Callable[[], Any], repeat: int, budget_s: float = 2.0) -> floa
     for _ in range(max(repeat, 1)):
         t0 = time.perf_counter()
         fn()
+        best = min(best, time.perf_counter() - t0)
+        if time.perf_counter() - start > budget_s:
+            break
+    return best
+
+
+def best_time_setup(
+    setup: Callable[[], Any], fn: Callable[[Any], Any], repeat: int, budget_s: float = 2.0
+) -> float:
+    """Minimum wall time of ``fn(setup())`` (setup untimed) over up to ``repeat`` runs."""
+    best = float("inf")
+    start = time.perf_counter()
+    for _ in range(max(repeat, 1)):
+        arg = setup()
+        t0 = time.perf_counter()
+        fn(arg)
         best = min(best, time.perf_counter() - t0)
         if time.perf_counter() - start > budget_s:
             break

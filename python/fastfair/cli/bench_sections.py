@@ -11,22 +11,40 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from .bench_common import FairnessRow, Progress, SpeedRow, best_time
+from .bench_common import FairnessRow, MemoryRow, Progress, SpeedRow, best_time, best_time_setup
 
 # ---------------------------------------------------------------- sampling kernels
 
 
 def _sampling_sizes(quick: bool) -> list[int]:
-    return [1_000, 100_000] if quick else [1_000, 10_000, 100_000, 1_000_000]
+    return [1_000, 100_000] if quick else [1_000, 10_000, 100_000, 1_000_000, 10_000_000]
 
 
 def sampling_steps(quick: bool) -> int:
     return 2 * len(_sampling_sizes(quick))
 
 
+#: issue 14's goals, as multiples of the floor measured in the same run
+PROJECTION_GOAL = {1_000_000: 4.0, 10_000_000: 4.0}
+PIPAGE_GOAL = {1_000_000: 10.0, 10_000_000: 4.0}
+
+
+def copy_floor(y: NDArray[np.float64], repeat: int) -> float:
+    """Memory-copy floor of a pass over y: ``np.copyto`` of n float64 (a memcpy)."""
+    dst = np.empty_like(y)
+    return best_time(lambda: np.copyto(dst, y), repeat)
+
+
+def pipage_floor(pi: NDArray[np.float64], repeat: int) -> float:
+    """Pipage floor: read n float64, write n bytes (``np.less(pi, 0.5, out=bool)``)."""
+    out = np.empty(pi.shape, dtype=np.bool_)
+    return best_time(lambda: np.less(pi, 0.5, out=out), repeat)
+
+
 def sampling(quick: bool, progress: Progress) -> list[Any]:
     import fastfair as ff
     from fastfair._reference import sampling as ref
+    from fastfair._reference import vectorised as vec
 
     rows: list[Any] = []
     repeat = 3 if quick else 7
@@ -35,37 +53,46 @@ def sampling(quick: bool, progress: Progress) -> list[Any]:
         k = n // 10
         y = k / n + rng.normal(scale=0.5, size=n)
         x = ff.project_capped_simplex(y, k)
-        np.testing.assert_allclose(x, ref.project_capped_simplex(y, k), atol=1e-9)
-        rows.append(
-            SpeedRow(
-                "sampling",
-                f"projection n={n:.0e}",
-                best_time(lambda: ff.project_capped_simplex(y, k), 10 * repeat),
-                {
-                    "numpy-bisection": best_time(
-                        lambda: ref.project_capped_simplex(y, k), repeat
-                    ),
-                    "blog-sort": best_time(
-                        lambda: ref.project_capped_simplex_sort(y, k), repeat
-                    ),
-                },
-            )
+        exact = vec.project_exact(y, k)
+        np.testing.assert_allclose(x, exact, rtol=0, atol=1e-9 + 4 * n * 2.3e-16 * np.abs(y).max())
+        if n <= 1_000_000:
+            np.testing.assert_allclose(x, ref.project_capped_simplex(y, k), atol=1e-9)
+        few = max(1, repeat // 2) if n >= 1_000_000 else repeat
+        others = {"numpy-exact": best_time(lambda: vec.project_exact(y, k), few)}
+        if n <= 1_000_000:  # ~60 passes over y: seconds at 1e7
+            others["numpy-bisection"] = best_time(lambda: ref.project_capped_simplex(y, k), few)
+        others["blog-sort"] = best_time(lambda: ref.project_capped_simplex_sort(y, k), few)
+        row = SpeedRow(
+            "sampling",
+            f"projection n={n:.0e}",
+            best_time(lambda: ff.project_capped_simplex(y, k), 10 * repeat),
+            others,
+            {"copy-floor": copy_floor(y, 10 * repeat)},
         )
+        if n in PROJECTION_GOAL:
+            row.floor_goal("copy-floor", PROJECTION_GOAL[n])
+        rows.append(row)
         progress.step(f"sampling: projection n={n}")
-        others = {}
+        loop_rng = np.random.default_rng(0)
+        w = vec.pipage_pairs(x, loop_rng)
+        if int(w.sum(dtype=np.int64)) != k:
+            msg = "the NumPy pipage drew the wrong number of winners"
+            raise AssertionError(msg)
+        others = {"numpy-pairs": best_time(lambda: vec.pipage_pairs(x, loop_rng), few)}
         if n <= (10_000 if quick else 1_000_000):
-            loop_rng = np.random.default_rng(0)
             others["blog-python-loop"] = best_time(
                 lambda: ref.pipage_round_loop(x, loop_rng), 1
             )
-        rows.append(
-            SpeedRow(
-                "sampling",
-                f"pipage n={n:.0e}",
-                best_time(lambda: ff.pipage_round(x, seed=1), 10 * repeat),
-                others,
-            )
+        row = SpeedRow(
+            "sampling",
+            f"pipage n={n:.0e}",
+            best_time(lambda: ff.pipage_round(x, seed=1), 10 * repeat),
+            others,
+            {"pipage-floor": pipage_floor(x, 10 * repeat)},
         )
+        if n in PIPAGE_GOAL:
+            row.floor_goal("pipage-floor", PIPAGE_GOAL[n])
+        rows.append(row)
         progress.step(f"sampling: pipage n={n}")
     return rows
 
@@ -78,13 +105,79 @@ def _lottery_sizes(quick: bool) -> list[int]:
 
 
 def lottery_steps(quick: bool) -> int:
-    return len(_lottery_sizes(quick)) + 1
+    return len(_lottery_sizes(quick)) + 2
+
+
+#: issue 14: one lottery of 1e6 entrants at least 200x the NumPy exact pool ("today
+#: 55x": a pool whose draw is a Python pipage loop; the vectorised pool is far faster)
+LOTTERY_GOAL = {1_000_000: 200.0}
+
+_MEMORY_SCRIPT = r"""
+import gc, json, os, sys
+import numpy as np
+import fastfair as ff
+
+def rss():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+n, lotteries, k = (int(a) for a in sys.argv[1:4])
+s = np.ones(n)
+warm = ff.LotteryPool("warm-up")  # first-touch of code and temporaries, then freed
+warm.run_lottery(s, k, seed=0)
+del warm
+gc.collect()
+pool = ff.LotteryPool("memory")
+r0 = rss()
+pool.run_lottery(s, k, seed=1)
+gc.collect()
+r1 = rss()
+for t in range(1, lotteries):
+    pool.run_lottery(s, k, seed=t + 1)
+gc.collect()
+r2 = rss()
+print(json.dumps({"r0": r0, "r1": r1, "r2": r2}))
+"""
+
+
+def pool_memory(n: int, lotteries: int, k: int) -> MemoryRow:
+    """RSS growth of one pool of n entrants over ``lotteries`` lotteries, in a fresh
+    subprocess (Linux ``/proc/self/statm``; elsewhere not measured): bytes per entrant
+    and lottery over the whole run, and over lotteries 2.. alone (the history; the
+    first lottery also allocates the per-entrant running sums)."""
+    import json
+    import subprocess
+    import sys
+
+    case = f"pool of {n:.0e} entrants x {lotteries} lotteries, k={k}"
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(n), str(lotteries), str(k)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )
+    if proc.returncode != 0:
+        msg = f"the memory subprocess failed: {proc.stderr.strip()[-300:]}"
+        raise RuntimeError(msg)
+    r = json.loads(proc.stdout)
+    if r["r0"] is None:
+        return MemoryRow("lottery", case, None, "B per entrant and lottery",
+                         {"note": "RSS not available on this platform"})
+    total = (r["r2"] - r["r0"]) / (n * lotteries)
+    later = (r["r2"] - r["r1"]) / (n * (lotteries - 1)) if lotteries > 1 else None
+    return MemoryRow("lottery", case, total, "B per entrant and lottery",
+                     {"rss_growth_bytes": r["r2"] - r["r0"],
+                      "first_lottery_bytes": r["r1"] - r["r0"],
+                      "later_lotteries_b_per_entrant_and_lottery": later})
 
 
 def _timed_lotteries(run_one: Callable[[int], Any], count: int) -> float:
-    """Mean wall time of ``count`` successive lotteries of one pool."""
+    """Mean wall time of ``count`` successive lotteries of one pool, after one untimed
+    lottery (first-call costs: imports, first touch of memory)."""
     import time
 
+    run_one(count)
     t0 = time.perf_counter()
     for t in range(count):
         run_one(t)
@@ -94,6 +187,7 @@ def _timed_lotteries(run_one: Callable[[int], Any], count: int) -> float:
 def lottery(quick: bool, progress: Progress) -> list[Any]:
     import fastfair as ff
     from fastfair._reference import lottery as ref
+    from fastfair._reference import vectorised as vec
 
     rows: list[Any] = []
     count = 5 if quick else 10
@@ -102,7 +196,18 @@ def lottery(quick: bool, progress: Progress) -> list[Any]:
         s = np.ones(n)
         pool = ff.LotteryPool("bench")
         ours = _timed_lotteries(lambda t: pool.run_lottery(s, k, seed=t), count)
-        others = {}
+        npool = vec.ExactPool(seed=0)
+        others = {"numpy-exact-pool": _timed_lotteries(lambda t: npool.run_lottery(s, k), count)}
+        if n <= 1_000_000:  # one Python iteration per entrant: ~1 s a lottery at 1e6
+            lpool = vec.ExactPool(seed=0, pipage="loop")
+            others["numpy-exact-pool-loop"] = _timed_lotteries(
+                lambda t: lpool.run_lottery(s, k), count if n < 1_000_000 else 1)
+        # the same rule: on fastfair's history, the NumPy pool's next probabilities
+        check = vec.ExactPool()
+        check.cumulative_deserved = pool.cumulative_deserved.copy()
+        check.wins = pool.wins.astype(np.float64)
+        np.testing.assert_allclose(check.probabilities(s, k), pool.preview(s, k),
+                                   rtol=0, atol=1e-9)
         if n <= 1_000:
             blog = ref.BlogPool(seed=0)
             others["blog-approach-numpy"] = _timed_lotteries(
@@ -113,8 +218,15 @@ def lottery(quick: bool, progress: Progress) -> list[Any]:
             pgd_pi, _, converged = ref.pgd(deserved, pool.wins, k, s > 0, step=0.5)
             if converged:
                 np.testing.assert_allclose(pool.preview(s, k), pgd_pi, atol=1e-6)
-        rows.append(SpeedRow("lottery", f"one lottery, n={n:.0e}, k={k}", ours, others))
+        row = SpeedRow("lottery", f"one lottery, n={n:.0e}, k={k}", ours, others)
+        if n in LOTTERY_GOAL:
+            row.speedup_goal("numpy-exact-pool-loop", LOTTERY_GOAL[n])
+        rows.append(row)
         progress.step(f"lottery: n={n}")
+
+    mem_n = 100_000 if quick else 1_000_000
+    rows.append(pool_memory(mem_n, 20, 7 * mem_n // 100))
+    progress.step("lottery: memory of a pool")
 
     # Fairness: 100 entrants, 7 winners, uniform and weighted scores; the fair pool
     # against independent draws with the same per-lottery deserved seats.
@@ -166,7 +278,7 @@ def _check_decisions(
 
 
 def online_steps(quick: bool) -> int:  # noqa: ARG001
-    return 6
+    return 9
 
 
 def _per_round(fn: Callable[[], Any], rounds: int, repeat: int) -> float:
@@ -190,9 +302,29 @@ def _reference_per_round(
     return (time.perf_counter() - t0) / done
 
 
+def _check_loop(label: str, theirs: Any, ours: Any, forced_run: Callable[[Any, Any], Any]) -> None:
+    """The vectorised loop takes fastfair's decisions: equal, or (after a near-tie
+    broken the other way) fastfair's choice is within 1e-9 of the loop's own minimum
+    of S at every round of a run kept in step with fastfair's decisions."""
+    if np.array_equal(theirs, ours):
+        return
+    gaps = np.zeros(len(ours))
+    forced_run(ours, gaps)
+    if float(gaps.max()) > 1e-9:
+        msg = f"{label}: the NumPy loop and fastfair disagree beyond a tie (gap {gaps.max():.3g})"
+        raise AssertionError(msg)
+
+
+#: issue 14's goals for the online rows (x a vectorised NumPy loop, same run)
+ONLINE_GOALS = {"prop n=8": 1_000.0, "ef n=128 rounds 1-1000": 100.0}
+
+
 def online(quick: bool, progress: Progress) -> list[Any]:
+    import pickle
+
     import fastfair as ff
     from fastfair._reference import online as ref
+    from fastfair._reference import vectorised as vec
     from fastfair._traces import deficit_traces
 
     rows: list[Any] = []
@@ -200,44 +332,79 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     ref_t = 500 if quick else 2_000
     budget = 0.5 if quick else 3.0
     repeat = 3 if quick else 5
-    cases: list[tuple[str, int, int]] = [
-        ("prop", 8, 0), ("prop", 128, 0), ("ef", 8, 0), ("ef", 128, 0), ("pdm", 8, 4)
+    loop_t = 300 if quick else 3_000
+    # (notion, n, alternatives, rounds timed, rounds before the timed stretch)
+    late = 2_000 if quick else 20_000
+    cases: list[tuple[str, int, int, int, int]] = [
+        ("prop", 8, 0, batch_t, 0), ("prop", 128, 0, batch_t, 0),
+        ("prop", 1024, 0, batch_t // 20, 0), ("ef", 8, 0, batch_t, 0),
+        ("ef", 128, 0, 1_000, 0), ("ef", 128, 0, 1_000, late), ("pdm", 8, 4, batch_t, 0),
     ]
-    for notion, n, alts in cases:
+    for notion, n, alts, T, skip in cases:
         rng = np.random.default_rng(n)
         make: Callable[[], Any]
         reference: Any
         if notion == "pdm":
-            V = rng.random((batch_t, n, alts))
+            V = rng.random((T, n, alts))
             make = lambda: ff.PublicDecisionMaker(n)  # noqa: E731
             reference = ref.PdmReference
         else:
-            V = rng.random((batch_t // (16 if n > 64 and notion == "ef" else 1), n))
+            V = rng.random((skip + T, n))
             make = lambda: ff.OnlineAllocator(n, notion=notion)  # type: ignore[arg-type]  # noqa: E731
             reference = ref.PropReference if notion == "prop" else ref.EfReference
-        T = V.shape[0]
-        small = V[: min(ref_t, T)]
-        # the engine and the from-scratch reference agree on the prefix
-        checked = 100 if n <= 32 else 10
-        _check_decisions(make(), reference(n), small[:checked], lambda r, v: r.log_S(v))
-        ours = _per_round(lambda: make().run(V), T, repeat)
-        theirs = _reference_per_round(reference(n).step, small, budget)
         label = f"{notion} n={n}" + (f" x{alts} alternatives" if alts else "")
-        rows.append(
-            SpeedRow("online", f"{label}, per round (run)", ours,
-                     {"numpy-reference": theirs})
-        )
+        if notion == "ef" and n >= 64:
+            label += f" rounds {skip + 1}-{skip + T}"
+        start = make()
+        Vpre, V = V[:skip], V[skip:]
+        prefix = start.run(Vpre) if skip else np.zeros(0, np.int64)
+        frozen = pickle.dumps(start)
+        p = start.p
+        if not skip:
+            # the engine and the from-scratch reference agree on the first rounds
+            checked = 100 if n <= 32 else 10
+            _check_decisions(make(), reference(n), V[:checked], lambda r, v: r.log_S(v))
+        ours = best_time_setup(lambda: pickle.loads(frozen), lambda a: a.run(V), repeat) / T
+        decisions = pickle.loads(frozen).run(V)
+        others: dict[str, float] = {}
+        if not skip:
+            others["numpy-reference"] = _reference_per_round(
+                reference(n).step, V[: min(ref_t, T)], budget)
+        # the vectorised NumPy loop of the same rule, from the same state
+        Tl = min(T, loop_t)
+        if notion == "prop":
+            def loop(f: Any = None, g: Any = None) -> Any:
+                return vec.prop_loop(V[:Tl], p=p, forced=f, gaps=g)  # noqa: B023
+        elif notion == "pdm":
+            def loop(f: Any = None, g: Any = None) -> Any:
+                return vec.pdm_loop(V[:Tl], p=p, forced=f, gaps=g)  # noqa: B023
+        else:
+            base = vec.ef_apply(Vpre, prefix, p=p) if skip else {}
+
+            def loop(f: Any = None, g: Any = None) -> Any:
+                st = {key: arr.copy() for key, arr in base.items()}  # noqa: B023
+                return vec.ef_loop(V[:Tl], p=p, forced=f, gaps=g, state=st)  # noqa: B023
+        theirs = loop()
+        _check_loop(label, theirs, decisions[:Tl], lambda f, g: loop(f, g))
+        others["numpy-vectorised"] = best_time(loop, max(1, repeat // 2)) / Tl
+        row = SpeedRow("online", f"{label}, per round (run)", ours, others)
+        if label in ONLINE_GOALS:
+            row.speedup_goal("numpy-vectorised", ONLINE_GOALS[label])
+        rows.append(row)
         progress.step(f"online: {label}")
 
-    # per-step latency from Python, n = 8
+    # per-step latency from Python, n = 8, against a bare pybind11 call
     alloc = ff.OnlineAllocator(8)
     v = np.random.default_rng(1).random(8)
     calls = 20_000
     step = alloc.step
     per_call = best_time(lambda: [step(v) for _ in range(calls)], repeat) / calls
     ref_call = _reference_per_round(ref.PropReference(8).step, [v] * 200, budget)
+    bare_name, bare = _bare_call()
+    bare_call = best_time(lambda: [bare() for _ in range(calls)], repeat) / calls
     rows.append(SpeedRow("online", "prop n=8, one step() call", per_call,
-                         {"numpy-reference": ref_call}))
+                         {"numpy-reference": ref_call}, {bare_name: bare_call}).time_goal(0.5e-6))
+    progress.step("online: step() call")
 
     # fairness on streams built against each baseline, and on a heavy-tailed stream
     rounds = 1_000 if quick else 5_000
@@ -257,6 +424,17 @@ def online(quick: bool, progress: Progress) -> list[Any]:
         )
     progress.step("online: fairness vs baselines")
     return rows
+
+
+def _bare_call() -> tuple[str, Callable[[], Any]]:
+    """The cheapest call into fastfair._core: ``_core._noop()`` when the build has it,
+    else a method that only reads a counter (``PropEngine(8).rounds()``)."""
+    from fastfair import _core
+
+    noop = getattr(_core, "_noop", None)
+    if callable(noop):
+        return "bare-pybind11-call", noop
+    return "pybind11-method-call", _core.PropEngine(8).rounds
 
 
 # -------------------------------------------------------------------------- EF_k
