@@ -159,7 +159,7 @@ def test_bench_bare_pybind11_call(benchmark):
     (``_core._noop`` when built, else a counter read)."""
     name, bare = _bare_call()
     benchmark.extra_info["yardstick"] = name
-    benchmark(bare)
+    benchmark(bare, _stream(1, 8)[0])
 
 
 @pytest.mark.parametrize("n", [8, 32])

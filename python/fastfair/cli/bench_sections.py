@@ -401,7 +401,7 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     per_call = best_time(lambda: [step(v) for _ in range(calls)], repeat) / calls
     ref_call = _reference_per_round(ref.PropReference(8).step, [v] * 200, budget)
     bare_name, bare = _bare_call()
-    bare_call = best_time(lambda: [bare() for _ in range(calls)], repeat) / calls
+    bare_call = best_time(lambda: [bare(v) for _ in range(calls)], repeat) / calls
     rows.append(SpeedRow("online", "prop n=8, one step() call", per_call,
                          {"numpy-reference": ref_call}, {bare_name: bare_call}).time_goal(0.5e-6))
     progress.step("online: step() call")
@@ -426,15 +426,16 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     return rows
 
 
-def _bare_call() -> tuple[str, Callable[[], Any]]:
-    """The cheapest call into fastfair._core: ``_core._noop()`` when the build has it,
-    else a method that only reads a counter (``PropEngine(8).rounds()``)."""
+def _bare_call() -> tuple[str, Callable[[Any], Any]]:
+    """The cheapest call into fastfair._core with ``step``'s argument: ``_core._noop(v)``
+    when the build has it, else a method that only reads a counter."""
     from fastfair import _core
 
     noop = getattr(_core, "_noop", None)
     if callable(noop):
         return "bare-pybind11-call", noop
-    return "pybind11-method-call", _core.PropEngine(8).rounds
+    rounds = _core.PropEngine(8).rounds
+    return "pybind11-method-call", lambda _values: rounds()
 
 
 # -------------------------------------------------------------------------- EF_k
