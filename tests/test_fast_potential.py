@@ -185,3 +185,27 @@ def test_default_mode_uses_the_fast_potential_for_ef_only() -> None:
         _, fast_ef, _ = _core._online_fast_stats("ef", V, math.nan, True)
     assert fast_prop == 0 and exact_prop == 0
     assert fast_ef > 50
+
+
+@pytest.mark.parametrize("n", [64, 128])
+def test_ef_two_threads_decide_like_one(n: int) -> None:
+    """run() splits the fast pass over two threads from 64 agents on: the same decisions
+    as one thread and as the exact path, whatever the stream."""
+    rng = np.random.default_rng(n)
+    for kind in ["random", "ties", "sparse"]:
+        V = _stream(kind, 60, n, rng)
+        for tie in ["index", "value"]:
+            with exact_only():
+                want = _decide("ef", n, None, tie, V)
+            prev = _core._set_online_threads(1)
+            try:
+                one = _decide("ef", n, None, tie, V)
+            finally:
+                _core._set_online_threads(prev)
+            prev = _core._set_online_threads(2)
+            try:
+                two = _decide("ef", n, None, tie, V)
+            finally:
+                _core._set_online_threads(prev)
+            np.testing.assert_array_equal(one, want)
+            np.testing.assert_array_equal(two, want)

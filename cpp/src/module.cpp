@@ -31,6 +31,9 @@ static void register_potential_hooks(py::module_& m) {
     m.def("_set_fast_potential", [](int mode) {  // 0 exact only, 1 auto, 2 everywhere
         return fastfair::fast_potential_mode().exchange(std::max(0, std::min(mode, 2)));
     });
+    m.def("_set_online_threads", [](int k) {
+        return fastfair::online_threads_setting().exchange(k >= 2 ? 2 : 1);
+    });
     m.def("_fast_phi_m1", [](f64_in x, double p, int level) {
         py::array_t<double> out(x.size());
         level = std::max(0, std::min(level, fastfair::simd_supported()));

@@ -18,6 +18,9 @@
 // envy sum_j E_aj, then the lowest index. Not thread-safe.
 #pragma once
 
+#include <memory>
+#include <thread>
+
 #include "fastfair/online_common.hpp"
 
 namespace fastfair {
@@ -188,9 +191,22 @@ public:
 
     void run(const double* V, std::size_t T, std::int64_t* out,
              const std::uint8_t* mask = nullptr, std::size_t mask_stride = 0) noexcept {
+        std::unique_ptr<Helper> helper;
+        if (n_ >= kThreadMinAgents && T >= 8 && gamma_ == 0.0 && online_threads() >= 2 &&
+            fast_potential_mode().load(std::memory_order_relaxed) >= 1) {
+            try {
+                helper = std::make_unique<Helper>(*this);
+            } catch (...) {  // no thread available: one thread it is
+            }
+        }
+        helper_ = helper.get();
         for (std::size_t t = 0; t < T; ++t)
             out[t] = step(V + t * n_, mask == nullptr ? nullptr : mask + t * mask_stride);
+        helper_ = nullptr;
     }
+
+    // run() splits the fast pass across two threads from this many agents on.
+    static constexpr std::size_t kThreadMinAgents = 64;
 
     bool any_eligible(const std::uint8_t* mask) const noexcept {
         for (std::size_t i = 0; i < n_; ++i)
@@ -306,23 +322,20 @@ private:
             dl[a] = 0.0;
             mag[a] = 0.0;
         }
-        double csum = 0.0;  // sum of the cached terms (S - m of the state before the round)
-        double racc[3];
-        for (std::size_t i = 0; i < n; ++i) {
-            const double vi = v[i];
-            const std::size_t row = i * n;
-            if (vi == 0.0) {  // no pair of row i changes
-                for (std::size_t j = 0; j < n; ++j) csum += pc_[row + j];
-                continue;
+        // Rows [0, h) here, rows [h, n) on the helper thread when one runs (n >= 64
+        // inside run()); the helper's sums are added afterwards. The split only changes
+        // roundings inside the bound, so the decisions are the same for any thread count.
+        const std::size_t h = helper_ != nullptr ? n / 2 : n;
+        if (h < n) helper_->start(v, level);
+        double csum = row_pass(v, 0, h, level, dl, mag, fx_.data(), fF_.data());
+        if (h < n) {
+            csum += helper_->wait();
+            const double* hd = helper_->dl.data();
+            const double* hm = helper_->mag.data();
+            for (std::size_t a = 0; a < n; ++a) {
+                dl[a] += hd[a];
+                mag[a] += hm[a];
             }
-            FASTFAIR_DISPATCH(ef_detail::row_x, level, n, i, vi, E_.data() + row,
-                              S_.data() + row, fx_.data());
-            fast_phi_m1_batch(fx_.data(), fF_.data(), 2 * n, p_, level);
-            FASTFAIR_DISPATCH(ef_detail::row_acc, level, n, fF_.data(), pc_.data() + row, dl,
-                              mag, racc);
-            dl[i] += racc[0];
-            mag[i] += racc[1];
-            csum += racc[2];
         }
         // Out of the fast range anywhere (the exact path might shift): exact path.
         if (!(csum < kFastPhiMax)) return -1;
@@ -425,6 +438,83 @@ private:
         ++fast_rounds_;
         return static_cast<std::int64_t>(b);
     }
+
+    // The fast pass over rows [r0, r1): adds each row's terms to dl / mag (zeroed by the
+    // caller) and returns the sum of the rows' cached terms. Reads the state only.
+    double row_pass(const double* v, std::size_t r0, std::size_t r1, int level, double* dl,
+                    double* mag, double* fx, double* fF) const noexcept {
+        const std::size_t n = n_;
+        double csum = 0.0;
+        double racc[3];
+        for (std::size_t i = r0; i < r1; ++i) {
+            const double vi = v[i];
+            const std::size_t row = i * n;
+            if (vi == 0.0) {  // no pair of row i changes
+                for (std::size_t j = 0; j < n; ++j) csum += pc_[row + j];
+                continue;
+            }
+            FASTFAIR_DISPATCH(ef_detail::row_x, level, n, i, vi, E_.data() + row,
+                              S_.data() + row, fx);
+            fast_phi_m1_batch(fx, fF, 2 * n, p_, level);
+            FASTFAIR_DISPATCH(ef_detail::row_acc, level, n, fF, pc_.data() + row, dl, mag,
+                              racc);
+            dl[i] += racc[0];
+            mag[i] += racc[1];
+            csum += racc[2];
+        }
+        return csum;
+    }
+
+    // A second thread for the row pass, alive for one run() call: the main thread hands
+    // it a round (start) and waits for it (wait); both spin briefly, then yield.
+    struct Helper {
+        explicit Helper(const EfAllocator& e)
+            : eng(e), dl(e.n_, 0.0), mag(e.n_, 0.0), fx(2 * e.n_, 0.0), fF(2 * e.n_, 0.0),
+              th([this] { loop(); }) {}
+        ~Helper() {
+            quit.store(true, std::memory_order_release);
+            go.fetch_add(1, std::memory_order_acq_rel);
+            th.join();
+        }
+        void start(const double* v_, int level_) noexcept {
+            v = v_;
+            level = level_;
+            go.fetch_add(1, std::memory_order_acq_rel);
+        }
+        double wait() noexcept {
+            const std::uint64_t want = go.load(std::memory_order_relaxed);
+            spin([&] { return done.load(std::memory_order_acquire) == want; });
+            return csum;
+        }
+        template <class Ready>
+        static void spin(Ready ready) noexcept {
+            for (int k = 0; !ready(); ++k) {
+                if (k > 4000) std::this_thread::yield();
+            }
+        }
+        void loop() noexcept {
+            std::uint64_t seen = 0;
+            for (;;) {
+                spin([&] { return go.load(std::memory_order_acquire) != seen; });
+                seen = go.load(std::memory_order_acquire);
+                if (quit.load(std::memory_order_acquire)) return;
+                const std::size_t n = eng.n_;
+                std::fill(dl.begin(), dl.end(), 0.0);
+                std::fill(mag.begin(), mag.end(), 0.0);
+                csum = eng.row_pass(v, n / 2, n, level, dl.data(), mag.data(), fx.data(),
+                                    fF.data());
+                done.store(seen, std::memory_order_release);
+            }
+        }
+        const EfAllocator& eng;
+        std::vector<double> dl, mag, fx, fF;
+        const double* v = nullptr;
+        int level = 0;
+        double csum = 0.0;
+        std::atomic<std::uint64_t> go{0}, done{0};
+        std::atomic<bool> quit{false};
+        std::thread th;
+    };
 
     // One step of the exact path's value tie loop (value, then total envy, then index).
     void tie_step(const double* v, std::size_t a, std::size_t& best,
@@ -708,6 +798,7 @@ private:
     std::vector<std::uint8_t> e_;  // scratch: eligible and active
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
     std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0, resolved_rounds_ = 0;
+    Helper* helper_ = nullptr;  // the second thread of the current run(), if any
     bool cache_fast_ = false;  // pc_ holds fast terms (lc_ unused) instead of exact ones
     std::vector<double> fmag_, fx_, fF_, fcol_;  // scratch of the fast pass
 };
