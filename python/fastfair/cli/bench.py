@@ -154,7 +154,11 @@ def format_markdown(report: dict[str, Any]) -> str:
     ]
     for r in report["speed"]:
         cells = [f"{k} {_fmt_time(v)}" for k, v in r["others_s"].items()]
-        ratios = [f"{_md_ratio(r['speedup'][k])} faster" for k in r["others_s"]]
+        ratios = [
+            f"{_md_ratio(r['speedup'][k])} faster" if r["speedup"][k] >= 1
+            else f"{_md_ratio(1 / r['speedup'][k])} slower"
+            for k in r["others_s"]
+        ]
         cells += [f"{k} {_fmt_time(v)}" for k, v in r.get("floors_s", {}).items()]
         ratios += [f"{_md_ratio(r['vs_floor'][k])} the floor" for k in r.get("floors_s", {})]
         goal = r.get("goal") or ""
