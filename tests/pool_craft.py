@@ -123,6 +123,59 @@ def v3_files():
     yield "v3 huge n_values", craft(header3(n_lotteries=1, n_values=2**61), ok, version=3)
 
 
+def arrays_v4(seats: list[int], codes: list[int], base: Optional[bytes] = None) -> bytes:
+    """Raw version-4 arrays: one valid 4-entry version-3 lottery (k = 0) plus the
+    division seats and codes."""
+    ok = arrays_v3([4], [4], [0], [0, 1, 2, 3]) if base is None else base
+    return ok + np.asarray(seats, "<i8").tobytes() + np.asarray(codes, "<u2").tobytes()
+
+
+def header4(**kw: Any) -> dict[str, Any]:
+    h = header3(n_lotteries=1, division_labels=[["A", "B"]], n_division_k=2,
+                n_division_codes=4)
+    h.update(kw)
+    return h
+
+
+def v4_files():
+    """Version-4 (divided) files with a valid checksum."""
+    ok = arrays_v4([0, 0], [0, 1, 0, 1])
+    yield "v4 valid", craft(header4(), ok, version=4)
+    yield "v4 code out of range", craft(header4(), arrays_v4([0, 0], [0, 1, 2, 1]), version=4)
+    yield "v4 code 65535", craft(header4(), arrays_v4([0, 0], [0, 1, 65535, 1]), version=4)
+    yield "v4 seats above entrants", craft(header4(), arrays_v4([3, 0], [0, 1, 0, 1]),
+                                           version=4)
+    yield "v4 negative seats", craft(header4(), arrays_v4([-1, 1], [0, 1, 0, 1]), version=4)
+    yield "v4 seats without winners", craft(
+        header4(), arrays_v4([1, 0], [0, 1, 0, 1],
+                             arrays_v3([4], [4], [1], [0, 1, 2, 3])), version=4)
+    yield "v4 fewer codes than entries", craft(
+        header4(n_division_codes=3), arrays_v4([0, 0], [0, 1, 0]), version=4)
+    yield "v4 more codes than entries", craft(
+        header4(n_division_codes=5), arrays_v4([0, 0], [0, 1, 0, 1, 0]), version=4)
+    yield "v4 labels and seats differ", craft(
+        header4(division_labels=[["A", "B", "C"]]), ok, version=4)
+    yield "v4 labels unsorted", craft(header4(division_labels=[["B", "A"]]), ok, version=4)
+    yield "v4 labels duplicated", craft(header4(division_labels=[["A", "A"]]), ok, version=4)
+    yield "v4 label empty", craft(header4(division_labels=[["", "A"]]), ok, version=4)
+    yield "v4 label not str", craft(header4(division_labels=[[1, 2]]), ok, version=4)
+    yield "v4 labels empty list", craft(
+        header4(division_labels=[[]], n_division_k=0, n_division_codes=0),
+        arrays_v4([], []), version=4)
+    yield "v4 labels not a list", craft(header4(division_labels={"A": 1}), ok, version=4)
+    yield "v4 labels one too many", craft(
+        header4(division_labels=[["A", "B"], None]), ok, version=4)
+    yield "v4 no labels", craft(
+        {k: v for k, v in header4().items() if k != "division_labels"}, ok, version=4)
+    yield "v4 null labels with seats", craft(header4(division_labels=None), ok, version=4)
+    yield "v4 huge n_division_k", craft(header4(n_division_k=2**61), ok, version=4)
+    yield "v4 negative n_division_codes", craft(header4(n_division_codes=-4), ok, version=4)
+    yield "v4 n_division_k float", craft(header4(n_division_k=2.0), ok, version=4)
+    yield "v4 70000 divisions", craft(
+        header4(division_labels=[[f"{j:06d}" for j in range(70000)]], n_division_k=70000),
+        arrays_v4([0] * 70000, [0, 1, 0, 1]), version=4)
+
+
 def write(path: Path, data: bytes) -> Path:
     path.write_bytes(data)
     return path
@@ -209,5 +262,5 @@ def saved_variants():
 
 def all_cases() -> list[tuple[str, bytes]]:
     """Every hostile file: crafted with a valid checksum, plus damaged saves."""
-    return [c for c in [*crafted_files(), *v3_files(), *saved_variants()]
-            if c[0] != "v3 valid"]
+    return [c for c in [*crafted_files(), *v3_files(), *v4_files(), *saved_variants()]
+            if c[0] not in ("v3 valid", "v4 valid")]

@@ -19,17 +19,6 @@ import fastfair as ff
 FF = [sys.executable, "-m", "fastfair"]
 
 
-def run(*args, check=True, **kw):
-    proc = subprocess.run(
-        [*FF, *map(str, args)], capture_output=True, text=True, timeout=300, **kw
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-        )
-    return proc
-
-
 def write_entrants(path, rows, header=True):
     lines = (["id,score"] if header else []) + [f"{i},{s}" for i, s in rows]
     path.write_text("\n".join(lines) + "\n")
@@ -39,7 +28,7 @@ def read_csv(text):
     return list(csv.DictReader(text.splitlines()))
 
 
-def test_installed_script_and_module_agree():
+def test_installed_script_and_module_agree(run):
     out = run("--help").stdout
     assert "bench" in out and "lottery" in out and "plot" in out
 
@@ -47,7 +36,7 @@ def test_installed_script_and_module_agree():
 # ------------------------------------------------------------------------- lottery
 
 
-def test_lottery_draw_preview_verify_end_to_end(tmp_path):
+def test_lottery_draw_preview_verify_end_to_end(run, tmp_path):
     pool = tmp_path / "pool.ffl"
     entrants = tmp_path / "entrants.csv"
     write_entrants(entrants, [(f"p{i}", 1) for i in range(10)])
@@ -91,7 +80,7 @@ def test_lottery_draw_preview_verify_end_to_end(tmp_path):
     assert "ok" in run("lottery", "verify", pool).stdout
 
 
-def test_lottery_bad_csv_rows_name_the_line(tmp_path):
+def test_lottery_bad_csv_rows_name_the_line(run, tmp_path):
     pool = tmp_path / "pool.ffl"
     cases = {
         "id,score\na,1\nb,abc\n": "line 3: score 'abc' is not a number",
@@ -113,7 +102,7 @@ def test_lottery_bad_csv_rows_name_the_line(tmp_path):
         assert not pool.exists()
 
 
-def test_lottery_bad_k_leaves_the_pool_file_untouched(tmp_path):
+def test_lottery_bad_k_leaves_the_pool_file_untouched(run, tmp_path):
     pool = tmp_path / "pool.ffl"
     entrants = tmp_path / "e.csv"
     write_entrants(entrants, [("a", 1), ("b", 1), ("c", 0)])
@@ -125,7 +114,7 @@ def test_lottery_bad_k_leaves_the_pool_file_untouched(tmp_path):
     assert pool.read_bytes() == before
 
 
-def test_lottery_verify_detects_a_tampered_pool(tmp_path):
+def test_lottery_verify_detects_a_tampered_pool(run, tmp_path):
     pool = tmp_path / "pool.ffl"
     entrants = tmp_path / "e.csv"
     write_entrants(entrants, [(f"x{i}", i + 1) for i in range(6)])
@@ -138,7 +127,7 @@ def test_lottery_verify_detects_a_tampered_pool(tmp_path):
     assert "Traceback" not in p.stderr
 
 
-def test_interrupted_draw_never_damages_the_pool(tmp_path):
+def test_interrupted_draw_never_damages_the_pool(run, tmp_path):
     """Kill a draw mid-way (large pool, so the save is in flight): the pool file is
     either the old one or the new one, never a broken one."""
     pool = tmp_path / "pool.ffl"
@@ -167,7 +156,7 @@ def test_interrupted_draw_never_damages_the_pool(tmp_path):
 # ---------------------------------------------------------------------------- bench
 
 
-def test_bench_json_has_every_section():
+def test_bench_json_has_every_section(run):
     p = run("bench", "--quick", "--json", "--no-progress")
     report = json.loads(p.stdout)
     assert set(report["sections"]) == {"sampling", "lottery", "online", "efk", "tickets"}
@@ -186,7 +175,7 @@ def test_bench_json_has_every_section():
             assert r["fastfair"] <= r["bound"] + 1e-9
 
 
-def test_bench_table_and_progress(tmp_path):
+def test_bench_table_and_progress(run, tmp_path):
     p = run("bench", "--quick", "--section", "sampling")
     assert "SPEED" in p.stdout and "projection" in p.stdout and "pipage" in p.stdout
     assert "4/4" in p.stderr  # the progress bar reached the end
@@ -195,7 +184,7 @@ def test_bench_table_and_progress(tmp_path):
 # ----------------------------------------------------------------------------- plot
 
 
-def test_plots_are_written(tmp_path):
+def test_plots_are_written(run, tmp_path):
     pytest.importorskip("matplotlib")
     pool = tmp_path / "pool.ffl"
     entrants = tmp_path / "e.csv"
@@ -212,7 +201,7 @@ def test_plots_are_written(tmp_path):
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_plot_errors_are_clean(tmp_path):
+def test_plot_errors_are_clean(run, tmp_path):
     p = run("plot", "stream", "--agents", 3, "--instance", "table1", "--out",
             tmp_path / "x.png", check=False)
     assert p.returncode == 2

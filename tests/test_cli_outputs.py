@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import subprocess
-import sys
 from collections import defaultdict
 
 import numpy as np
@@ -14,16 +12,6 @@ import pytest
 
 import fastfair as ff
 from fastfair.cli import history, outputs
-
-FF = [sys.executable, "-m", "fastfair"]
-
-
-def run(*args, check=True):
-    proc = subprocess.run([*FF, *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def rows_of(text):
@@ -151,7 +139,7 @@ def test_equal_entrants_print_equal():
 # ------------------------------------------------------------------------- the CLI
 
 
-def test_cli_draw_and_preview_files_have_every_column(tmp_path):
+def test_cli_draw_and_preview_files_have_every_column(run, tmp_path):
     pool = tmp_path / "pool.ffl"
     entrants = tmp_path / "e.csv"
     entrants.write_text("id,score\n" + "".join(f"r{i},{1 + i % 3}\n" for i in range(12)))
@@ -227,7 +215,7 @@ def test_history_function_matches_the_pool_arrays():
     assert len(rows_all) > len(rows)
 
 
-def test_history_cli(tmp_path):
+def test_history_cli(run, tmp_path):
     pool, _ = weighted_pool(n=60, lotteries=3, k=10)
     path = tmp_path / "pool.ffl"
     pool.save(path)

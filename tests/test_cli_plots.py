@@ -19,27 +19,6 @@ FF = [sys.executable, "-m", "fastfair"]
 GIB = 1 << 30
 
 
-def run(*args, check=True, timeout=120):
-    proc = subprocess.run([*FF, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
-def cli(capsys, *args):
-    """The command line in this process (matplotlib is imported once): (status, out, err)."""
-    from fastfair.cli import main
-
-    capsys.readouterr()
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def png_size(path):
     data = path.read_bytes()[:24]
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
@@ -55,38 +34,38 @@ def uniform_pool(path, n=20, k=13, lotteries=5, ids=True):
     return pool
 
 
-def test_readme_pool_pictures_have_the_fixed_size(tmp_path, capsys):
+def test_readme_pool_pictures_have_the_fixed_size(cli, tmp_path):
     path = tmp_path / "pool.ffl"
     uniform_pool(path)
-    code, out, _ = cli(capsys, "plot", "lottery", path, "--out", tmp_path / "p")
+    code, out, _ = cli("plot", "lottery", path, "--out", tmp_path / "p")
     assert code == 0
     out = out.split()
     names = {"unfairness", "deviation", "odds", "probabilities", "winners", "cumulative"}
     assert {o.rsplit("-", 1)[1][:-4] for o in out} == names
     for o in out:
         assert png_size(tmp_path / o.rsplit("/", 1)[-1]) == (1200, 800)
-    assert cli(capsys, "plot", "lottery", path, "--out", tmp_path / "q", "--size",
+    assert cli("plot", "lottery", path, "--out", tmp_path / "q", "--size",
                "640x480", "--heatmaps", "no")[0] == 0
     assert png_size(tmp_path / "q-odds.png") == (640, 480)
     assert not (tmp_path / "q-winners.png").exists()
 
 
-def test_heatmaps_only_for_small_pools(tmp_path, capsys):
+def test_heatmaps_only_for_small_pools(cli, tmp_path):
     path = tmp_path / "pool.ffl"
     uniform_pool(path, n=301, k=20, lotteries=2, ids=False)
-    code, out, _ = cli(capsys, "plot", "lottery", path, "--out", tmp_path / "p")
+    code, out, _ = cli("plot", "lottery", path, "--out", tmp_path / "p")
     assert code == 0 and len(out.split()) == 3
     assert not (tmp_path / "p-winners.png").exists()
-    assert cli(capsys, "plot", "lottery", path, "--out", tmp_path / "h",
+    assert cli("plot", "lottery", path, "--out", tmp_path / "h",
                "--heatmaps", "yes")[0] == 0
     assert png_size(tmp_path / "h-winners.png") == (1200, 800)
 
 
-def test_plot_lottery_option_picks_the_lottery(tmp_path, capsys):
+def test_plot_lottery_option_picks_the_lottery(cli, tmp_path):
     path = tmp_path / "pool.ffl"
     uniform_pool(path, lotteries=3)
     for name, t in (("a", 1), ("b", -2)):
-        assert cli(capsys, "plot", "lottery", path, "--out", tmp_path / name,
+        assert cli("plot", "lottery", path, "--out", tmp_path / name,
                    "--lottery", t, "--heatmaps", "no")[0] == 0
     assert (tmp_path / "a-odds.png").exists() and (tmp_path / "b-odds.png").exists()
 
@@ -115,7 +94,7 @@ def test_plot_lottery_option_picks_the_lottery(tmp_path, capsys):
         (["lottery", "POOL", "--out", "/proc/nope/x"], "--out"),
     ],
 )
-def test_bad_options_give_one_line_and_exit_2(tmp_path, capsys, args, message):
+def test_bad_options_give_one_line_and_exit_2(cli, tmp_path, args, message):
     pool = tmp_path / "pool.ffl"
     uniform_pool(pool, lotteries=3)
     ff.LotteryPool("e").save(tmp_path / "empty.ffl")
@@ -124,14 +103,14 @@ def test_bad_options_give_one_line_and_exit_2(tmp_path, capsys, args, message):
     argv = [subs.get(a, a) for a in args]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "x.png" if argv[0] == "stream" else tmp_path / "x")]
-    code, out, err = cli(capsys, "plot", *argv)
+    code, out, err = cli("plot", *argv)
     assert code == 2, err
     assert err.count("\n") == 1, err  # exactly one line, no traceback
     assert message in err, err
     assert out == ""
 
 
-def test_seed_minus_one_through_the_installed_command(tmp_path):
+def test_seed_minus_one_through_the_installed_command(run, tmp_path):
     p = run("plot", "stream", "--seed", "-1", "--out", tmp_path / "x.png", check=False)
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr == ("fastfair plot stream: error: argument --seed: must be an "
@@ -139,10 +118,10 @@ def test_seed_minus_one_through_the_installed_command(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_heatmaps_yes_refused_for_huge_pools(tmp_path, capsys):
+def test_heatmaps_yes_refused_for_huge_pools(cli, tmp_path):
     path = tmp_path / "pool.ffl"
     uniform_pool(path, n=2001, k=10, lotteries=1, ids=False)
-    code, _, err = cli(capsys, "plot", "lottery", path, "--out", tmp_path / "x",
+    code, _, err = cli("plot", "lottery", path, "--out", tmp_path / "x",
                        "--heatmaps", "yes")
     assert code == 2 and err.count("\n") == 1 and "2,000" in err
 
@@ -188,7 +167,7 @@ def test_100k_entrants_10_lotteries_plot_within_memory(tmp_path):
     print(f"100k x 10 plot: {float(seconds):.1f} s, peak RSS {int(rss) / 2**20:.0f} MiB")
 
 
-def test_end_to_end_30k_entrants_six_years(tmp_path, capsys):
+def test_end_to_end_30k_entrants_six_years(run, cli, tmp_path):
     """The organiser's season through the CLI only: 30,000 entrants, 5,000 winners,
     six yearly draws with 20% churn; every output checked against the pool. The
     yearly commands run in this process (same code as the installed command, no
@@ -204,7 +183,7 @@ def test_end_to_end_30k_entrants_six_years(tmp_path, capsys):
         entrants = tmp_path / f"entrants{year}.csv"
         entrants.write_text("id,score\n" + "".join(f"r{i},1\n" for i in field))
         odds = tmp_path / f"odds{year}.csv"
-        code, _, err = cli(capsys, "lottery", "preview", pool_path, entrants, "-k", 5000,
+        code, _, err = cli("lottery", "preview", pool_path, entrants, "-k", 5000,
                            "--create", "--out", odds)
         assert code == 0, err
         winners = tmp_path / f"winners{year}.csv"
@@ -213,7 +192,7 @@ def test_end_to_end_30k_entrants_six_years(tmp_path, capsys):
         if year == 1:
             err = run(*argv).stderr
         else:
-            code, _, err = cli(capsys, *argv)
+            code, _, err = cli(*argv)
             assert code == 0, err
         assert f"lottery {year}" in err
         with open(winners, newline="") as fh:
@@ -229,14 +208,14 @@ def test_end_to_end_30k_entrants_six_years(tmp_path, capsys):
         field = np.concatenate([field[keep], fresh])
     assert "ok" in run("lottery", "verify", pool_path).stdout
     history = tmp_path / "history.csv"
-    assert cli(capsys, "lottery", "history", pool_path, "--out", history)[0] == 0
+    assert cli("lottery", "history", pool_path, "--out", history)[0] == 0
     with open(history, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 6 * 30_000
     assert sum(int(r["won"]) for r in rows) == 6 * 5000
     p = run("lottery", "report", pool_path, "--html", tmp_path / "audit.html")
     assert p.stdout.count("ok (re-derived exactly)") == 6
-    code, out, _ = cli(capsys, "plot", "lottery", pool_path, "--out", tmp_path / "m")
+    code, out, _ = cli("plot", "lottery", pool_path, "--out", tmp_path / "m")
     assert code == 0 and len(out.split()) == 3
     for o in out.split():
         assert png_size(tmp_path / o.rsplit("/", 1)[-1]) == (1200, 800)

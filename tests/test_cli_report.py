@@ -5,24 +5,12 @@ from __future__ import annotations
 import hashlib
 import html.parser
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import fastfair as ff
 from fastfair.cli import report
-
-FF = [sys.executable, "-m", "fastfair"]
-
-
-def run(*args, check=True):
-    proc = subprocess.run([*FF, *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 def make_pool(name="club <&> \"x\""):
@@ -179,7 +167,7 @@ def test_report_shows_a_failed_verify():
     assert 'class="bad"' in report.report_html(bad)
 
 
-def test_report_cli(tmp_path):
+def test_report_cli(run, tmp_path):
     pool = make_pool()
     path = tmp_path / "pool.ffl"
     pool.save(path)
@@ -219,7 +207,7 @@ def test_report_shows_real_string_seeds_and_retirements():
     assert "ok: all 2 lotteries re-derive exactly" in text
 
 
-def test_report_shows_a_real_waitlist_and_decline(tmp_path):
+def test_report_shows_a_real_waitlist_and_decline(run, tmp_path):
     pool = ff.LotteryPool("race")
     if not hasattr(pool, "decline"):
         pytest.skip("this pool has no waitlists")

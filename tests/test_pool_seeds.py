@@ -45,7 +45,7 @@ def test_string_seed_draws_like_its_int_and_is_recorded():
     assert "last_seed='second string'" in repr(a)
     info = a.lottery_info(0)
     assert info == {"lottery": 1, "k": 9, "entrants": 30, "pool_size": 30,
-                    "seed": expected_seed(text), "seed_string": text}
+                    "seed": expected_seed(text), "seed_string": text, "divisions": None}
     assert a.lottery_info()["lottery"] == 4
     assert a.lottery_info(1)["seed_string"] is None
     with pytest.raises(IndexError):

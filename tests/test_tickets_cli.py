@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import fastfair as ff
-
-FF = [sys.executable, "-m", "fastfair"]
-
-
-def run(*args, check=True):
-    proc = subprocess.run([*FF, *map(str, args)], capture_output=True, text=True,
-                          timeout=120)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
-    return proc
 
 
 @pytest.fixture
@@ -30,7 +18,7 @@ def entrants(tmp_path):
     return path, np.array(tickets, dtype=float)
 
 
-def test_odds_match_the_library(entrants, tmp_path):
+def test_odds_match_the_library(run, entrants, tmp_path):
     path, t = entrants
     rows = list(csv.DictReader(run("tickets", "odds", path, "-k", 3).stdout.splitlines()))
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(10)]
@@ -44,7 +32,7 @@ def test_odds_match_the_library(entrants, tmp_path):
                                   ff.ticket_odds(t, 3, waitlist=2))
 
 
-def test_draw_is_replayable_and_matches_the_library(entrants):
+def test_draw_is_replayable_and_matches_the_library(run, entrants):
     path, t = entrants
     p = run("tickets", "draw", path, "-k", 3, "--seed", 42, "--waitlist", 2)
     rows = list(csv.DictReader(p.stdout.splitlines()))
@@ -65,7 +53,7 @@ def test_draw_is_replayable_and_matches_the_library(entrants):
     (["odds", "{missing}", "-k", "1"], "cannot read"),
     (["odds", "{bad}", "-k", "1"], "not a number"),
 ])
-def test_errors_are_one_line_exit_2(entrants, tmp_path, args, needle):
+def test_errors_are_one_line_exit_2(run, entrants, tmp_path, args, needle):
     path, _ = entrants
     bad = tmp_path / "bad.csv"
     bad.write_text("a,1\nb,lots\n")
@@ -78,7 +66,7 @@ def test_errors_are_one_line_exit_2(entrants, tmp_path, args, needle):
     assert p.stdout == ""
 
 
-def test_csv_options_are_shared_with_lottery(tmp_path):
+def test_csv_options_are_shared_with_lottery(run, tmp_path):
     path = tmp_path / "semi.csv"
     path.write_text("tickets;bib\n4;a\n1;b\n2;c\n")
     p = run("tickets", "odds", path, "-k", 1, "--delimiter", ";", "--id-column", "bib",
@@ -89,7 +77,7 @@ def test_csv_options_are_shared_with_lottery(tmp_path):
                                [4 / 7, 1 / 7, 2 / 7], rtol=0, atol=1e-15)
 
 
-def test_draw_requires_a_seed(entrants):
+def test_draw_requires_a_seed(run, entrants):
     path, _ = entrants
     p = run("tickets", "draw", path, "-k", 2, check=False)
     assert p.returncode == 2 and "--seed" in p.stderr

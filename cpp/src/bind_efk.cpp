@@ -233,14 +233,35 @@ std::unique_ptr<EFkEngine> make_engine(const py::object& n_obj, const py::object
     }
 }
 
+// step: the values row read in place when it is a plain float64 array of length n.
+std::int64_t efk_step(EFkEngine& s, py::handle values_obj, py::handle) {
+    fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+    const std::size_t n = s.eng.n_agents();
+    py::object keep;  // not an f64_in: a default py::array allocates an empty array
+    const double* v = fastfair_bind::plain_f64_row(values_obj, n);
+    if (v == nullptr) {
+        f64_in values = fastfair_bind::real_f64(values_obj, "values");
+        fastfair_bind::require_ndim(values, 1, "values");
+        fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(n), "values");
+        v = values.data();
+        keep = std::move(values);
+    }
+    match_row(s.eng, v, s.lev.data(), "values", -1);
+    return static_cast<std::int64_t>(s.eng.step_levels(s.lev.data()));
+}
+
 }  // namespace
 
 void register_efk(py::module_& m) {
-    py::class_<EFkEngine>(m, "EFkAllocator",
+    py::class_<EFkEngine> cls(m, "EFkAllocator",
                           "Internal: classical EF_k threshold-deficit allocator. Use "
                           "fastfair.OnlineAllocator(notion='efk'). Not thread-safe; run() "
-                          "releases the GIL.")
-        .def(py::init([](const py::object& n, const py::object& levels, const py::object& p) {
+                          "releases the GIL.");
+    fastfair_bind::FastMethod<EFkEngine, &efk_step>::install(
+        cls, "step", "values", nullptr,
+        "step($self, /, values)\n--\n\nAllocate one item: values (n,), each 0 or a level; "
+        "returns the recipient.");
+    cls.def(py::init([](const py::object& n, const py::object& levels, const py::object& p) {
                  return make_engine(n, levels, p);
              }),
              "n_agents"_a, "levels"_a, "p"_a = py::none())
@@ -255,19 +276,6 @@ void register_efk(py::module_& m) {
                                              a.mutable_data());
                                    return a;
                                })
-        .def(
-            "step",
-            [](EFkEngine& s, py::handle values_obj) {
-                fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
-                const f64_in values = fastfair_bind::real_f64(values_obj, "values");
-                fastfair_bind::require_ndim(values, 1, "values");
-                fastfair_bind::require_len(values, 0,
-                                           static_cast<py::ssize_t>(s.eng.n_agents()),
-                                           "values");
-                match_row(s.eng, values.data(), s.lev.data(), "values", -1);
-                return s.eng.step_levels(s.lev.data());
-            },
-            "values"_a)
         .def(
             "run",
             [](EFkEngine& s, py::handle values_obj) {

@@ -16,6 +16,7 @@ using i8_in = py::array_t<std::int8_t, py::array::c_style | py::array::forcecast
 using u8_in = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>;
 using i64_in = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 using u64_in = py::array_t<std::uint64_t, py::array::c_style | py::array::forcecast>;
+using u16_in = py::array_t<std::uint16_t, py::array::c_style | py::array::forcecast>;
 
 constexpr std::size_t kReleaseGilAbove = 1 << 14;
 
@@ -152,16 +153,47 @@ py::array_t<T> scatter(const Column& c, const std::vector<T>& v) {
     return out;
 }
 
-void pool_prepare(PoolObj& o, const f64_in& scores, std::int64_t k) {
+// Optional division arguments: both None (undivided) or codes (one per row of scores,
+// uint16) and the seats per division (1-D int64, at least one division).
+struct DivArgs {
+    u16_in codes;
+    i64_in ks;
+    const std::uint16_t* code = nullptr;
+    const std::int64_t* k = nullptr;
+    std::size_t n_div = 0;
+};
+
+DivArgs div_args(const py::object& divisions, const py::object& division_k,
+                 py::ssize_t rows) {
+    DivArgs a;
+    if (divisions.is_none() && division_k.is_none()) return a;
+    if (divisions.is_none() || division_k.is_none())
+        throw py::value_error("divisions and division_k go together (both or neither)");
+    a.codes = divisions.cast<u16_in>();
+    a.ks = division_k.cast<i64_in>();
+    fastfair_bind::require_ndim(a.codes, 1, "divisions");
+    fastfair_bind::require_ndim(a.ks, 1, "division_k");
+    fastfair_bind::require_len(a.codes, 0, rows, "divisions");
+    if (a.ks.shape(0) < 1) throw py::value_error("division_k must name at least one division");
+    a.code = a.codes.data();
+    a.k = a.ks.data();
+    a.n_div = static_cast<std::size_t>(a.ks.shape(0));
+    return a;
+}
+
+void pool_prepare(PoolObj& o, const f64_in& scores, std::int64_t k,
+                  const py::object& divisions = py::none(),
+                  const py::object& division_k = py::none()) {
     fastfair_bind::require_ndim(scores, 1, "scores");
     const auto n = static_cast<std::size_t>(scores.shape(0));
     const double* sp = scores.data();
+    const DivArgs d = div_args(divisions, division_k, scores.shape(0));
     with_value_errors([&] {
         if (n > kReleaseGilAbove) {
             py::gil_scoped_release nogil;  // raw buffers only; scores stays alive
-            o.pool.prepare_dense(sp, n, k);
+            o.pool.prepare_dense(sp, n, k, d.code, d.k, d.n_div);
         } else {
-            o.pool.prepare_dense(sp, n, k);
+            o.pool.prepare_dense(sp, n, k, d.code, d.k, d.n_div);
         }
         return 0;
     });
@@ -169,23 +201,33 @@ void pool_prepare(PoolObj& o, const f64_in& scores, std::int64_t k) {
 }
 
 void pool_prepare_sparse(PoolObj& o, const u32_in& pos, const f64_in& scores,
-                         std::uint64_t n, std::int64_t k) {
+                         std::uint64_t n, std::int64_t k,
+                         const py::object& divisions = py::none(),
+                         const py::object& division_k = py::none()) {
     fastfair_bind::require_ndim(pos, 1, "positions");
     fastfair_bind::require_ndim(scores, 1, "scores");
     fastfair_bind::require_len(scores, 0, pos.shape(0), "scores");
     const auto m = static_cast<std::size_t>(scores.shape(0));
     const std::uint32_t* pp = pos.data();
     const double* sp = scores.data();
+    const DivArgs d = div_args(divisions, division_k, scores.shape(0));
     with_value_errors([&] {
         if (m > kReleaseGilAbove) {
             py::gil_scoped_release nogil;
-            o.pool.prepare(pp, sp, m, n, k);
+            o.pool.prepare(pp, sp, m, n, k, d.code, d.k, d.n_div);
         } else {
-            o.pool.prepare(pp, sp, m, n, k);
+            o.pool.prepare(pp, sp, m, n, k, d.code, d.k, d.n_div);
         }
         return 0;
     });
     o.dense = false;
+}
+
+const Column& column_at(const Pool& p, std::int64_t t) {
+    const auto& cols = p.columns();
+    if (t < 0 || static_cast<std::uint64_t>(t) >= cols.size())
+        throw py::index_error("lottery index out of range");
+    return cols[static_cast<std::size_t>(t)];
 }
 
 py::array_t<double> pending_pi(const PoolObj& o) {
@@ -256,13 +298,31 @@ py::tuple pool_state(const Pool& p) {
         }));
 }
 
+// The division records: (divisions per lottery (0 = undivided), the seats of every
+// division of the divided lotteries one after another, the codes of every entry of the
+// divided lotteries one after another). Undivided lotteries contribute nothing.
+py::tuple pool_division_state(const Pool& p) {
+    std::vector<std::int64_t> n_div;
+    std::vector<std::int64_t> ks;
+    std::vector<std::uint16_t> codes;
+    for (const auto& c : p.columns()) {
+        n_div.push_back(static_cast<std::int64_t>(c.div_k.size()));
+        ks.insert(ks.end(), c.div_k.begin(), c.div_k.end());
+        codes.insert(codes.end(), c.div.begin(), c.div.end());
+    }
+    return py::make_tuple(to_array(n_div), to_array(ks), to_array(codes));
+}
+
 // Every count is checked before anything is read: lengths are non-negative and their
 // sum is accumulated against the size of the history arrays (so it cannot overflow and
 // no column can run past the arrays), and all four history arrays have that size.
 // Restored aside and moved in at the end: all-or-nothing.
+// The optional division state (pool_division_state) is checked the same way: one
+// count per lottery, in [0, 65536]; the seats and codes used add up exactly.
 void pool_restore(PoolObj& o, const u64_in& sizes, const i64_in& lengths, const i64_in& ks,
                   const u64_in& seeds, const u32_in& pos, const f64_in& scores,
-                  const f64_in& pi, const i8_in& winners) {
+                  const f64_in& pi, const i8_in& winners, const py::object& n_divisions,
+                  const py::object& division_k, const py::object& codes) {
     BusyGuard guard(o.busy, kWhat);
     if (o.pool.n_lotteries() != 0 || o.pool.n_entrants() != 0)
         throw py::value_error("restore needs an empty pool");
@@ -292,15 +352,59 @@ void pool_restore(PoolObj& o, const u64_in& sizes, const i64_in& lengths, const 
     }
     if (total != avail)
         throw py::value_error("state: history columns do not match their lengths");
-    std::size_t off = 0;
+    // divisions: all three or none
+    const bool has_div = !n_divisions.is_none();
+    if (has_div != !division_k.is_none() || has_div != !codes.is_none())
+        throw py::value_error("state: n_divisions, division_k and codes go together");
+    i64_in nd_arr, dk_arr;
+    u16_in code_arr;
+    if (has_div) {
+        nd_arr = n_divisions.cast<i64_in>();
+        dk_arr = division_k.cast<i64_in>();
+        code_arr = codes.cast<u16_in>();
+        fastfair_bind::require_ndim(nd_arr, 1, "n_divisions");
+        fastfair_bind::require_ndim(dk_arr, 1, "division_k");
+        fastfair_bind::require_ndim(code_arr, 1, "codes");
+        if (nd_arr.shape(0) != t_count)
+            throw py::value_error("state: n_divisions must have one count per lottery");
+        const std::int64_t* nd = nd_arr.data();
+        const auto k_avail = static_cast<std::uint64_t>(dk_arr.shape(0));
+        const auto c_avail = static_cast<std::uint64_t>(code_arr.shape(0));
+        std::uint64_t k_used = 0, c_used = 0;  // invariants: <= k_avail, <= c_avail
+        for (py::ssize_t t = 0; t < t_count; ++t) {
+            if (nd[t] < 0 || static_cast<std::uint64_t>(nd[t]) > fastfair::kMaxDivisions)
+                throw py::value_error("state: a division count is negative or above 65536");
+            if (static_cast<std::uint64_t>(nd[t]) > k_avail - k_used)
+                throw py::value_error("state: division counts add up to more than the " +
+                                      std::to_string(k_avail) + " recorded seat counts");
+            k_used += static_cast<std::uint64_t>(nd[t]);
+            if (nd[t] > 0) {
+                const auto m = static_cast<std::uint64_t>(len[t]);
+                if (m > c_avail - c_used)
+                    throw py::value_error("state: divided lotteries hold more entries than "
+                                          "the " + std::to_string(c_avail) +
+                                          " recorded division codes");
+                c_used += m;
+            }
+        }
+        if (k_used != k_avail || c_used != c_avail)
+            throw py::value_error("state: division seats or codes do not match the counts");
+    }
+    std::size_t off = 0, k_off = 0, c_off = 0;
     Pool p;
     with_value_errors([&] {
         for (py::ssize_t t = 0; t < t_count; ++t) {
             const auto m = static_cast<std::size_t>(len[t]);
+            const std::size_t D = has_div ? static_cast<std::size_t>(nd_arr.data()[t]) : 0;
             p.append_record(pos.data() + off, scores.data() + off, pi.data() + off,
                             winners.data() + off, m, sizes.data()[t], ks.data()[t],
-                            seeds.data()[t]);
+                            seeds.data()[t], D ? code_arr.data() + c_off : nullptr,
+                            D ? dk_arr.data() + k_off : nullptr, D);
             off += m;
+            if (D) {
+                k_off += D;
+                c_off += m;
+            }
         }
         return 0;
     });
@@ -319,39 +423,74 @@ void register_lottery(py::module_& m) {
     m.def("simplex_clip_sort", &py_simplex_clip_sort, "r"_a, "k"_a,
           "Internal: the blog's sort-based projection (no rescale), as used by pgd.");
 
+    m.def(
+        "pipage_round_divided",
+        [](const f64_in& pi, const u16_in& codes, const i64_in& seats, std::uint64_t seed) {
+            fastfair_bind::require_ndim(pi, 1, "pi");
+            fastfair_bind::require_ndim(codes, 1, "codes");
+            fastfair_bind::require_ndim(seats, 1, "seats");
+            fastfair_bind::require_len(codes, 0, pi.shape(0), "codes");
+            const auto m = static_cast<std::size_t>(pi.shape(0));
+            const auto D = static_cast<std::size_t>(seats.shape(0));
+            const double* p = pi.data();
+            for (std::size_t j = 0; j < m; ++j)
+                if (!(p[j] >= 0.0 && p[j] <= 1.0))
+                    throw py::value_error("pi must lie in [0, 1]");
+            std::vector<double> ones(m, 1.0);
+            with_value_errors([&] {
+                fastfair::DivisionScratch w;
+                fastfair::check_divisions(codes.data(), ones.data(), m, seats.data(), D, "codes",
+                                          w.counts);
+                return 0;
+            });
+            py::array_t<std::int8_t> out(static_cast<py::ssize_t>(m));
+            fastfair::DivisionScratch w;
+            w.ix.build(codes.data(), m, D);
+            fastfair::Rng rng(seed);
+            fastfair::divided_pipage_round(p, m, seats.data(), D, rng, out.mutable_data(), w);
+            return out;
+        },
+        "pi"_a, "codes"_a, "seats"_a, "seed"_a,
+        "Internal: the rounding of a divided lottery (pipage per division, divisions in "
+        "code order, one generator); no check that each division's pi sums to its seats.");
+
     py::class_<PoolObj>(m, "LotteryPoolCore",
                         "Internal: state of a fair repeated lottery (sparse columns). Not "
                         "thread-safe: a call while another thread is in one raises "
                         "RuntimeError.")
         .def(py::init<>())
         .def("prepare",
-             [](PoolObj& o, const f64_in& scores, std::int64_t k) {
+             [](PoolObj& o, const f64_in& scores, std::int64_t k, const py::object& dv,
+                const py::object& dk) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare(o, scores, k);
+                 pool_prepare(o, scores, k, dv, dk);
              },
-             "scores"_a, "k"_a)
+             "scores"_a, "k"_a, "divisions"_a = py::none(), "division_k"_a = py::none())
         .def("prepare_sparse",
              [](PoolObj& o, const u32_in& pos, const f64_in& scores, std::uint64_t n,
-                std::int64_t k) {
+                std::int64_t k, const py::object& dv, const py::object& dk) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare_sparse(o, pos, scores, n, k);
+                 pool_prepare_sparse(o, pos, scores, n, k, dv, dk);
              },
-             "positions"_a, "scores"_a, "n"_a, "k"_a)
+             "positions"_a, "scores"_a, "n"_a, "k"_a, "divisions"_a = py::none(),
+             "division_k"_a = py::none())
         .def("preview",
-             [](PoolObj& o, const f64_in& scores, std::int64_t k) {
+             [](PoolObj& o, const f64_in& scores, std::int64_t k, const py::object& dv,
+                const py::object& dk) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare(o, scores, k);
+                 pool_prepare(o, scores, k, dv, dk);
                  return pending_pi(o);
              },
-             "scores"_a, "k"_a)
+             "scores"_a, "k"_a, "divisions"_a = py::none(), "division_k"_a = py::none())
         .def("preview_sparse",
              [](PoolObj& o, const u32_in& pos, const f64_in& scores, std::uint64_t n,
-                std::int64_t k) {
+                std::int64_t k, const py::object& dv, const py::object& dk) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare_sparse(o, pos, scores, n, k);
+                 pool_prepare_sparse(o, pos, scores, n, k, dv, dk);
                  return pending_pi(o);
              },
-             "positions"_a, "scores"_a, "n"_a, "k"_a)
+             "positions"_a, "scores"_a, "n"_a, "k"_a, "divisions"_a = py::none(),
+             "division_k"_a = py::none())
         .def("draw",
              [](PoolObj& o, std::uint64_t seed) {
                  BusyGuard g(o.busy, kWhat);
@@ -364,14 +503,16 @@ void register_lottery(py::module_& m) {
                  o.pool.commit();
              })
         .def("run",
-             [](PoolObj& o, const f64_in& scores, std::int64_t k, std::uint64_t seed) {
+             [](PoolObj& o, const f64_in& scores, std::int64_t k, std::uint64_t seed,
+                const py::object& dv, const py::object& dk) {
                  BusyGuard g(o.busy, kWhat);
-                 pool_prepare(o, scores, k);
+                 pool_prepare(o, scores, k, dv, dk);
                  auto w = pool_draw(o, seed);
                  o.pool.commit();
                  return w;
              },
-             "scores"_a, "k"_a, "seed"_a)
+             "scores"_a, "k"_a, "seed"_a, "divisions"_a = py::none(),
+             "division_k"_a = py::none())
         .def_property_readonly("n_entrants",
                                [](PoolObj& o) {
                                    BusyGuard g(o.busy, kWhat);
@@ -405,14 +546,26 @@ void register_lottery(py::module_& m) {
         .def("column",
              [](PoolObj& o, std::int64_t t) {
                  BusyGuard g(o.busy, kWhat);
-                 const auto& cols = o.pool.columns();
-                 if (t < 0 || static_cast<std::uint64_t>(t) >= cols.size())
-                     throw py::index_error("lottery index out of range");
-                 const Column& c = cols[static_cast<std::size_t>(t)];
+                 const Column& c = column_at(o.pool, t);
                  return py::make_tuple(c.pool_size, to_array(c.pos), to_array(c.scores),
                                        to_array(c.pi), to_array(c.winners));
              },
              "t"_a, "Internal: (pool size, positions, scores, pi, winners) of lottery t.")
+        .def("column_divisions",
+             [](PoolObj& o, std::int64_t t) {
+                 BusyGuard g(o.busy, kWhat);
+                 const Column& c = column_at(o.pool, t);
+                 return py::make_tuple(to_array(c.div), to_array(c.div_k));
+             },
+             "t"_a,
+             "Internal: (division code per entry, seats per division) of lottery t; both "
+             "empty for an undivided lottery.")
+        .def("division_state",
+             [](PoolObj& o) {
+                 BusyGuard g(o.busy, kWhat);
+                 return pool_division_state(o.pool);
+             },
+             "Internal: (divisions per lottery, seats, codes) of the divided lotteries.")
         .def("history",
              [](PoolObj& o, const std::string& which) -> py::array {
                  BusyGuard g(o.busy, kWhat);
@@ -437,6 +590,16 @@ void register_lottery(py::module_& m) {
                      return history_matrix<std::int8_t>(
                          p, [](std::size_t, const Column& c, std::vector<std::int8_t>&)
                                 -> const std::vector<std::int8_t>& { return c.winners; });
+                 if (which == "divisions") {  // code + 1; 0 = no entry or undivided
+                     return history_matrix<std::int32_t>(
+                         p, [](std::size_t, const Column& c, std::vector<std::int32_t>& buf)
+                                -> const std::vector<std::int32_t>& {
+                             buf.assign(c.pos.size(), 0);
+                             for (std::size_t j = 0; j < c.div.size(); ++j)
+                                 buf[j] = static_cast<std::int32_t>(c.div[j]) + 1;
+                             return buf;
+                         });
+                 }
                  throw py::value_error("unknown history '" + which + "'");
              },
              "which"_a)
@@ -446,7 +609,8 @@ void register_lottery(py::module_& m) {
                  return pool_state(o.pool);
              })
         .def("restore", &pool_restore, "sizes"_a, "lengths"_a, "ks"_a, "seeds"_a,
-             "positions"_a, "scores"_a, "pi"_a, "winners"_a)
+             "positions"_a, "scores"_a, "pi"_a, "winners"_a, "n_divisions"_a = py::none(),
+             "division_k"_a = py::none(), "codes"_a = py::none())
         .def("verify", [](PoolObj& o) {
             BusyGuard g(o.busy, kWhat);
             std::vector<int> f;

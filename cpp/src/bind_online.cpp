@@ -58,19 +58,68 @@ const char* tie_str(fastfair::TieBreak t, const char* alt) {
     return t == fastfair::TieBreak::Index ? "index" : alt;
 }
 
-// Finite, >= 0 and <= kMaxValue (so no sum over < 2^64 rounds can overflow).
+constexpr std::size_t kNoBad = static_cast<std::size_t>(-1);
+
+// The flat index of the first value that is not finite, >= 0 and <= kMaxValue (so no sum
+// over < 2^64 rounds can overflow), or kNoBad. Needs no GIL.
+std::size_t first_bad_value(const double* x, std::size_t count) noexcept {
+    const std::size_t i = fastfair_bind::first_outside(x, count, fastfair::kMaxValue);
+    return i == count ? kNoBad : i;
+}
+
+// The ValueError for the bad value x at flat index i.
+[[noreturn]] void throw_bad_value(double x, std::size_t i, const char* name) {
+    std::ostringstream os;
+    if (!(x >= 0.0) || !std::isfinite(x))
+        os << name << " must be finite and >= 0, got " << x << " at flat index " << i;
+    else
+        os << name << " must be <= " << fastfair::kMaxValue
+           << " (DBL_MAX / 2^64, so that utilities and deficits cannot overflow), got " << x
+           << " at flat index " << i;
+    throw py::value_error(os.str());
+}
+
 void require_values(const double* x, std::size_t count, const char* name) {
-    for (std::size_t i = 0; i < count; ++i) {
-        if (x[i] >= 0.0 && x[i] <= fastfair::kMaxValue) continue;
-        std::ostringstream os;
-        if (!(x[i] >= 0.0) || !std::isfinite(x[i]))
-            os << name << " must be finite and >= 0, got " << x[i] << " at flat index " << i;
-        else
-            os << name << " must be <= " << fastfair::kMaxValue
-               << " (DBL_MAX / 2^64, so that utilities and deficits cannot overflow), got "
-               << x[i] << " at flat index " << i;
-        throw py::value_error(os.str());
+    const std::size_t i = first_bad_value(x, count);
+    if (i != kNoBad) throw_bad_value(x[i], i, name);
+}
+
+// run(): the whole input is checked in one pass with the GIL released, before the first
+// round: T rows of row_len values each and, through row_ok(t), each round's mask row. The
+// rows are visited in chunks (values, then the chunk's mask rows) so the input is read
+// from memory once. Errors are reported after the GIL is back (report_run): a bad value
+// wins over a bad mask row, as when the checks were separate passes.
+struct RunCheck {
+    std::size_t bad_value = kNoBad;  // flat index of the first bad value
+    std::size_t bad_row = kNoBad;    // first round whose mask row is refused
+    bool ok() const noexcept { return bad_value == kNoBad && bad_row == kNoBad; }
+};
+
+template <class RowOk>
+RunCheck check_run(const double* V, std::size_t T, std::size_t row_len,
+                   RowOk row_ok) noexcept {
+    RunCheck c;
+    const std::size_t chunk = std::max<std::size_t>(1, 4096 / std::max<std::size_t>(1, row_len));
+    for (std::size_t t0 = 0; t0 < T; t0 += chunk) {
+        const std::size_t t1 = std::min(T, t0 + chunk);
+        const std::size_t b = first_bad_value(V + t0 * row_len, (t1 - t0) * row_len);
+        if (b != kNoBad) {
+            c.bad_value = t0 * row_len + b;
+            return c;
+        }
+        if (c.bad_row == kNoBad)
+            for (std::size_t t = t0; t < t1; ++t)
+                if (!row_ok(t)) {
+                    c.bad_row = t;
+                    break;
+                }
     }
+    return c;
+}
+
+// Raises the values error check_run found, if any (GIL held).
+void report_values(const RunCheck& c, const double* V) {
+    if (c.bad_value != kNoBad) throw_bad_value(V[c.bad_value], c.bad_value, "values");
 }
 
 const double* checked_row(const f64_in& values, std::size_t n) {
@@ -80,28 +129,44 @@ const double* checked_row(const f64_in& values, std::size_t n) {
     return values.data();
 }
 
-std::size_t checked_matrix(const f64_in& values, std::size_t n) {
+// The number of rounds of a (T, n) values matrix (shape checks only: check_run checks
+// the values themselves).
+std::size_t matrix_rounds(const f64_in& values, std::size_t n) {
     fastfair_bind::require_ndim(values, 2, "values");
     fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(n), "values");
-    const auto T = static_cast<std::size_t>(values.shape(0));
-    require_values(values.data(), T * n, "values");
-    return T;
+    return static_cast<std::size_t>(values.shape(0));
 }
 
-void require_unit(const double* v, std::size_t count) {
+// One round's values row (length n), checked: read in place when it is a plain float64
+// array (fastfair_bind::plain_f64_row), else converted once into `keep`.
+const double* values_row(py::handle values, std::size_t n, py::object& keep) {
+    const double* v = fastfair_bind::plain_f64_row(values, n);
+    if (v != nullptr) {
+        require_values(v, n, "values");
+        return v;
+    }
+    f64_in c = real_f64(values, "values");
+    v = checked_row(c, n);
+    keep = std::move(c);
+    return v;
+}
+
+// `first` is the flat index of v[0] in the caller's input (for the message).
+void require_unit(const double* v, std::size_t count, std::size_t first = 0) {
     for (std::size_t i = 0; i < count; ++i)
         if (v[i] > 1.0) {
             std::ostringstream os;
             os << "values must lie in [0, 1] for Benade2018, got " << v[i]
-               << " at flat index " << i;
+               << " at flat index " << first + i;
             throw py::value_error(os.str());
         }
 }
 
 // A 0/1 mask as contiguous bytes: bool arrays are used in place; int/float arrays must
 // hold only 0 and 1. Anything else (other dtypes, masked arrays) is a ValueError.
+// (keep is a py::object, not a py::array: a default py::array allocates an empty array)
 struct Mask {
-    py::array keep;
+    py::object keep;
     const std::uint8_t* data = nullptr;
     py::ssize_t ndim = 0;
     py::ssize_t rows = 0, cols = 0;
@@ -114,13 +179,14 @@ Mask to_mask(py::handle obj, const char* name) {
     py::array arr = py::array::ensure(obj);
     if (!arr) throw py::value_error(std::string(name) + " must be a bool array");
     const char kind = arr.dtype().kind();
+    py::array kept = arr;
     if (kind == 'b' && arr.itemsize() == 1 &&
         (arr.flags() & py::array::c_style) == py::array::c_style) {
-        m.keep = arr;  // numpy bools are bytes 0/1: used in place, no copy
+        kept = arr;  // numpy bools are bytes 0/1: used in place, no copy
     } else if (kind == 'b') {
-        m.keep = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(
+        kept = py::array_t<std::uint8_t, py::array::c_style | py::array::forcecast>::ensure(
             arr.attr("view")(py::dtype("u1")));
-        if (!m.keep) throw py::value_error(std::string(name) + " cannot be read as bool");
+        if (!kept) throw py::value_error(std::string(name) + " cannot be read as bool");
     } else if (kind == 'i' || kind == 'u' || kind == 'f') {
         auto f = f64_in::ensure(arr);
         if (!f) throw py::value_error(std::string(name) + " cannot be read as 0/1 numbers");
@@ -136,15 +202,16 @@ Mask to_mask(py::handle obj, const char* name) {
             }
             o[i] = x[i] != 0.0;
         }
-        m.keep = out;
+        kept = out;
     } else {
         throw py::value_error(std::string(name) + " must be a bool array (or 0/1 numbers), got dtype " +
                               py::str(arr.dtype()).cast<std::string>());
     }
-    m.data = static_cast<const std::uint8_t*>(m.keep.data());
-    m.ndim = m.keep.ndim();
-    if (m.ndim >= 1) m.rows = m.keep.shape(0);
-    if (m.ndim >= 2) m.cols = m.keep.shape(1);
+    m.data = static_cast<const std::uint8_t*>(kept.data());
+    m.ndim = kept.ndim();
+    if (m.ndim >= 1) m.rows = kept.shape(0);
+    if (m.ndim >= 2) m.cols = kept.shape(1);
+    m.keep = std::move(kept);
     return m;
 }
 
@@ -311,78 +378,122 @@ std::size_t agent_index(long long i, std::size_t n) {
 }
 
 // ---- item engines: common step/run ---------------------------------------------------
+// step: the values row and the mask are read in place when they are plain arrays of the
+// right dtype and length (plain_f64_row / plain_bool_row), else converted once; either
+// way every check runs before the engine is touched.
 template <class Engine>
 std::int64_t item_step(Engine& e, py::handle values, py::handle eligible) {
     BusyGuard guard(e.busy, kind_name<Engine>());
-    const f64_in vals = real_f64(values, "values");
-    const double* v = checked_row(vals, e.n());
+    const std::size_t n = e.n();
+    py::object keep;  // not an f64_in: a default py::array allocates an empty array
+    const double* v = values_row(values, n, keep);
     if (eligible.is_none()) {
         if (e.n_active() == 0)
             throw py::value_error("no active agent: add_agent before allocating");
         return e.step(v, nullptr);
     }
-    const Mask m = to_mask(eligible, "eligible");
-    if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(e.n()))
-        throw py::value_error("eligible must have shape (" + std::to_string(e.n()) + ",)");
-    if (!e.any_eligible(m.data))
+    Mask m;
+    const std::uint8_t* mask = fastfair_bind::plain_bool_row(eligible, n);
+    if (mask == nullptr) {
+        m = to_mask(eligible, "eligible");
+        if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(n))
+            throw py::value_error("eligible must have shape (" + std::to_string(n) + ",)");
+        mask = m.data;
+    }
+    if (!e.any_eligible(mask))
         throw py::value_error("eligible must mark at least one active agent");
-    return e.step(v, m.data);
+    return e.step(v, mask);
 }
 
+template <class Engine>
+void def_item_step(py::class_<Engine>& c) {
+    fastfair_bind::FastMethod<Engine, &item_step<Engine>>::install(
+        c, "step", "values", "eligible",
+        "step($self, /, values, eligible=None)\n--\n\n"
+        "Allocate one item: values (n,) float, eligible (n,) bool or None; returns the "
+        "recipient.");
+}
+
+// run: the input is converted once (GIL held), then checked in one pass and run with the
+// GIL released; the busy flag keeps the object locked meanwhile. Nothing changes unless
+// every round is valid.
 template <class Engine>
 i64_out item_run(Engine& e, py::handle values, py::handle eligible) {
     BusyGuard guard(e.busy, kind_name<Engine>());
     const f64_in vals = real_f64(values, "values");
     const std::size_t n = e.n();
-    const std::size_t T = checked_matrix(vals, n);
+    const std::size_t T = matrix_rounds(vals, n);
     Mask m;
     std::size_t stride = 0;
-    if (eligible.is_none()) {
-        if (T > 0 && e.n_active() == 0)
-            throw py::value_error("no active agent: add_agent before allocating");
-    } else {
+    if (!eligible.is_none()) {
         m = to_mask(eligible, "eligible");
         stride = mask_stride(m, T, n, "eligible");
-        const std::size_t rows = stride == 0 ? (T > 0 ? 1 : 0) : T;
-        for (std::size_t t = 0; t < rows; ++t)
-            if (!e.any_eligible(m.data + t * stride))
-                throw py::value_error("eligible must mark at least one active agent in "
-                                      "every round; row " + std::to_string(t) + " has none");
     }
     i64_out out(static_cast<py::ssize_t>(T));
     const double* V = vals.data();
     std::int64_t* o = out.mutable_data();
     const std::uint8_t* mp = m.data;
+    RunCheck c;
     {
         py::gil_scoped_release nogil;
-        e.run(V, T, o, mp, stride);
+        if (mp == nullptr || stride == 0) {
+            const bool shared_ok =
+                T == 0 || (mp == nullptr ? e.n_active() > 0 : e.any_eligible(mp));
+            c = check_run(V, T, n, [](std::size_t) { return true; });
+            if (c.bad_value == kNoBad && !shared_ok) c.bad_row = 0;
+        } else {
+            c = check_run(V, T, n, [&](std::size_t t) { return e.any_eligible(mp + t * stride); });
+        }
+        if (c.ok()) e.run(V, T, o, mp, stride);
+    }
+    report_values(c, V);
+    if (c.bad_row != kNoBad) {
+        if (mp == nullptr) throw py::value_error("no active agent: add_agent before allocating");
+        throw py::value_error("eligible must mark at least one active agent in every round; row " +
+                              std::to_string(c.bad_row) + " has none");
     }
     return out;
 }
 
 // unit: values must also be <= 1 (Benade2018).
+template <class Baseline, bool unit>
+std::int64_t baseline_step(Baseline& b, py::handle values, py::handle) {
+    BusyGuard guard(b.busy, "baseline");
+    py::object keep;
+    const double* v = values_row(values, b.tr_.n(), keep);
+    if (unit) require_unit(v, b.tr_.n());
+    return b.step(v);
+}
+
 template <class Baseline, bool unit = false>
 void bind_baseline(py::class_<Baseline>& cls) {
-    cls.def("step", [](Baseline& b, py::handle values_in) {
-            BusyGuard guard(b.busy, "baseline");
-           const f64_in values = real_f64(values_in, "values");
-           const double* v = checked_row(values, b.tr_.n());
-           if (unit) require_unit(v, b.tr_.n());
-           return b.step(v);
-       }, "values"_a)
+    fastfair_bind::FastMethod<Baseline, &baseline_step<Baseline, unit>>::install(
+        cls, "step", "values", nullptr,
+        "step($self, /, values)\n--\n\nAllocate one item: values (n,) float; returns the "
+        "recipient.");
+    cls
         .def("run", [](Baseline& b, py::handle values_in) {
             BusyGuard guard(b.busy, "baseline");
             const f64_in values = real_f64(values_in, "values");
             const std::size_t n = b.tr_.n();
-            const std::size_t T = checked_matrix(values, n);
-            if (unit) require_unit(values.data(), T * n);
+            const std::size_t T = matrix_rounds(values, n);
             i64_out out(static_cast<py::ssize_t>(T));
             const double* V = values.data();
             std::int64_t* o = out.mutable_data();
+            RunCheck c;
             {
                 py::gil_scoped_release nogil;
-                for (std::size_t t = 0; t < T; ++t) o[t] = b.step(V + t * n);
+                c = check_run(V, T, n, [V, n](std::size_t t) {
+                    if (!unit) return true;
+                    for (std::size_t i = 0; i < n; ++i)
+                        if (V[t * n + i] > 1.0) return false;
+                    return true;
+                });
+                if (c.ok())
+                    for (std::size_t t = 0; t < T; ++t) o[t] = b.step(V + t * n);
             }
+            report_values(c, V);
+            if (c.bad_row != kNoBad) require_unit(V + c.bad_row * n, n, c.bad_row * n);
             return out;
         }, "values"_a)
         .def_property_readonly("n_agents", [](const Baseline& b) { return b.tr_.n(); })
@@ -453,6 +564,47 @@ void bind_baseline(py::class_<Baseline>& cls) {
             b.tr_.miss_ = std::move(mi);
             b.tr_.t_ = static_cast<std::uint64_t>(r);
         }, "state"_a);
+}
+
+// PDM step: values (n, alternatives) and the available mask read in place when plain.
+std::int64_t pdm_step(PdmPy& e, py::handle values_in, py::handle available) {
+    BusyGuard guard(e.busy, kind_name<PdmPy>());
+    const std::size_t n = e.n();
+    py::object keep;  // the general path's copy, if any
+    const double* v = nullptr;
+    std::size_t alts = 0;
+    const auto* a = fastfair_bind::plain_array(values_in, py::detail::npy_api::NPY_DOUBLE_, 2);
+    if (a != nullptr && a->dimensions[0] == static_cast<py::ssize_t>(n)) {
+        v = reinterpret_cast<const double*>(a->data);
+        alts = static_cast<std::size_t>(a->dimensions[1]);
+    } else {
+        f64_in values = real_f64(values_in, "values");
+        fastfair_bind::require_ndim(values, 2, "values");
+        fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(n), "values");
+        v = values.data();
+        alts = static_cast<std::size_t>(values.shape(1));
+        keep = std::move(values);
+    }
+    if (alts == 0) throw py::value_error("values must have at least one alternative");
+    require_values(v, n * alts, "values");
+    if (e.n_active() == 0) throw py::value_error("no active agent: add_agent first");
+    const std::uint8_t* mask = nullptr;
+    Mask m;
+    if (!available.is_none()) {
+        mask = fastfair_bind::plain_bool_row(available, alts);
+        if (mask == nullptr) {
+            m = to_mask(available, "available");
+            if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(alts))
+                throw py::value_error("available must have shape (" + std::to_string(alts) +
+                                      ",)");
+            mask = m.data;
+        }
+        bool any = false;
+        for (std::size_t x = 0; x < alts; ++x) any = any || mask[x];
+        if (!any) throw py::value_error("available must mark at least one alternative");
+    }
+    e.reserve(alts);
+    return e.step(v, alts, mask);
 }
 
 // ---- members shared by the PROP_c, EF_c and PDM engines ---------------------------
@@ -545,6 +697,9 @@ void def_engine_agents(py::class_<E>& c) {
 }  // namespace
 
 void register_online(py::module_& m) {
+    // The yardstick of the benchmarks: a bare pybind11 call with step's signature.
+    m.def("_noop", [](py::handle, py::handle) { return 0; }, "values"_a,
+          "eligible"_a = py::none(), "Does nothing (private: the cost of a bare call).");
     using fastfair::EfAllocator;
     using fastfair::PropAllocator;
     using fastfair::PublicDecisionMaker;
@@ -576,8 +731,8 @@ void register_online(py::module_& m) {
              }),
              "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
              "tie_break"_a = "index", "weights"_a = py::none())
-        .def("step", &item_step<PropPy>, "values"_a, "eligible"_a = py::none())
         .def("run", &item_run<PropPy>, "values"_a, "eligible"_a = py::none());
+    def_item_step(prop);
     def_engine_common(prop);
     prop.def("weights", [](PropPy& e) {
             BusyGuard guard(e.busy, kind_name<PropPy>());
@@ -645,8 +800,8 @@ void register_online(py::module_& m) {
              }),
              "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
              "tie_break"_a = "index")
-        .def("step", &item_step<EfPy>, "values"_a, "eligible"_a = py::none())
         .def("run", &item_run<EfPy>, "values"_a, "eligible"_a = py::none());
+    def_item_step(ef);
     def_engine_common(ef);
     def_add_agent(ef);
     def_engine_agents(ef);
@@ -698,27 +853,6 @@ void register_online(py::module_& m) {
              }),
              "n_agents"_a, "p"_a = py::none(), "discount"_a = py::none(),
              "tie_break"_a = "index")
-        .def("step", [](PdmPy& e, py::handle values_in, py::handle available) {
-            BusyGuard guard(e.busy, kind_name<PdmPy>());
-            const f64_in values = real_f64(values_in, "values");
-            fastfair_bind::require_ndim(values, 2, "values");
-            fastfair_bind::require_len(values, 0, static_cast<py::ssize_t>(e.n()), "values");
-            const auto alts = static_cast<std::size_t>(values.shape(1));
-            if (alts == 0) throw py::value_error("values must have at least one alternative");
-            require_values(values.data(), e.n() * alts, "values");
-            if (e.n_active() == 0) throw py::value_error("no active agent: add_agent first");
-            Mask m;
-            if (!available.is_none()) {
-                m = to_mask(available, "available");
-                if (m.ndim != 1 || m.rows != static_cast<py::ssize_t>(alts))
-                    throw py::value_error("available must have shape (" + std::to_string(alts) + ",)");
-                bool any = false;
-                for (std::size_t x = 0; x < alts; ++x) any = any || m.data[x];
-                if (!any) throw py::value_error("available must mark at least one alternative");
-            }
-            e.reserve(alts);
-            return e.step(values.data(), alts, m.data);
-        }, "values"_a, "available"_a = py::none())
         .def("run", [](PdmPy& e, py::handle values_in, py::handle available) {
             BusyGuard guard(e.busy, kind_name<PdmPy>());
             const f64_in values = real_f64(values_in, "values");
@@ -727,35 +861,47 @@ void register_online(py::module_& m) {
             const auto T = static_cast<std::size_t>(values.shape(0));
             const auto alts = static_cast<std::size_t>(values.shape(2));
             if (alts == 0) throw py::value_error("values must have at least one alternative");
-            require_values(values.data(), T * e.n() * alts, "values");
-            if (T > 0 && e.n_active() == 0)
-                throw py::value_error("no active agent: add_agent first");
             Mask m;
             std::size_t stride = 0;
             if (!available.is_none()) {
                 m = to_mask(available, "available");
                 stride = mask_stride(m, T, alts, "available");
-                const std::size_t rows = stride == 0 ? (T > 0 ? 1 : 0) : T;
-                for (std::size_t t = 0; t < rows; ++t) {
-                    bool any = false;
-                    for (std::size_t x = 0; x < alts; ++x) any = any || m.data[t * stride + x];
-                    if (!any)
-                        throw py::value_error("available must mark at least one alternative "
-                                              "in every round; row " + std::to_string(t) +
-                                              " has none");
-                }
             }
             e.reserve(alts);
             i64_out out(static_cast<py::ssize_t>(T));
             const double* V = values.data();
             std::int64_t* o = out.mutable_data();
             const std::uint8_t* mp = m.data;
+            const auto row_ok = [mp, stride, alts](std::size_t t) {
+                if (mp == nullptr) return true;
+                bool any = false;
+                for (std::size_t x = 0; x < alts; ++x) any = any || mp[t * stride + x];
+                return any;
+            };
+            RunCheck c;
+            bool no_agent = false;
             {
                 py::gil_scoped_release nogil;
-                e.run(V, T, alts, o, mp, stride);
+                no_agent = T > 0 && e.n_active() == 0;
+                if (stride == 0) {  // one shared row (or none): checked once
+                    c = check_run(V, T, e.n() * alts, [](std::size_t) { return true; });
+                    if (T > 0 && !row_ok(0)) c.bad_row = 0;
+                } else {
+                    c = check_run(V, T, e.n() * alts, row_ok);
+                }
+                if (c.ok() && !no_agent) e.run(V, T, alts, o, mp, stride);
             }
+            report_values(c, V);
+            if (no_agent) throw py::value_error("no active agent: add_agent first");
+            if (c.bad_row != kNoBad)
+                throw py::value_error("available must mark at least one alternative in every "
+                                      "round; row " + std::to_string(c.bad_row) + " has none");
             return out;
         }, "values"_a, "available"_a = py::none());
+    fastfair_bind::FastMethod<PdmPy, &pdm_step>::install(
+        pdm, "step", "values", "available",
+        "step($self, /, values, available=None)\n--\n\nDecide one round: values (n, "
+        "alternatives) float, available (alternatives,) bool or None; returns the choice.");
     def_engine_common(pdm);
     def_add_agent(pdm);
     def_engine_agents(pdm);

@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <limits>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "fastfair/pipage.hpp"
@@ -35,8 +37,8 @@ py::array_t<double> py_project_capped_simplex(py::handle y_obj, double k) {
     const f64_in y = fastfair_bind::real_f64(y_obj, "y");
     fastfair_bind::require_ndim(y, 1, "y");
     const auto n = static_cast<std::size_t>(y.shape(0));
-    fastfair_bind::require_finite(y.data(), n, "y");
     if (!std::isfinite(k) || k < 0.0 || k > static_cast<double>(n)) {
+        fastfair_bind::require_finite(y.data(), n, "y");  // a bad y is reported first
         std::ostringstream os;
         os << "k must lie in [0, len(y)] = [0, " << n << "], got " << k;
         throw py::value_error(os.str());
@@ -44,27 +46,33 @@ py::array_t<double> py_project_capped_simplex(py::handle y_obj, double k) {
     py::array_t<double> x(static_cast<py::ssize_t>(n));
     const double* yp = y.data();
     double* xp = x.mutable_data();
-    std::vector<double> work;
-    if (n > kReleaseGilAbove) {
-        py::gil_scoped_release nogil;  // only raw buffers are touched below
-        fastfair::project_capped_simplex(yp, n, k, xp, work);
-    } else {
-        fastfair::project_capped_simplex(yp, n, k, xp, work);
+    // Scratch without a fill: the kernel writes only the values it keeps (a few % of
+    // n), so untouched pages of a large buffer are never even mapped.
+    std::unique_ptr<double[]> work(new double[n == 0 ? 1 : n]);
+    // y is validated inside the kernel's first pass; the detailed message (which
+    // entry) is produced only on failure.
+    try {
+        if (n > kReleaseGilAbove) {
+            py::gil_scoped_release nogil;  // only raw buffers are touched below
+            fastfair::project_capped_simplex(yp, n, k, xp, work.get());
+        } else {
+            fastfair::project_capped_simplex(yp, n, k, xp, work.get());
+        }
+    } catch (const std::invalid_argument&) {
+        fastfair_bind::require_finite(yp, n, "y");
+        throw;
     }
     return x;
 }
 
-// Validates pi for pipage rounding and returns its (integral) sum K.
-std::size_t check_pipage_input(const double* pi, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) {
-            std::ostringstream os;
-            os << "pi must contain probabilities in [0, 1], got " << pi[i] << " at index "
-               << i;
-            throw py::value_error(os.str());
-        }
-    }
-    const double total = fastfair::accurate_sum(pi, n);
+[[noreturn]] void throw_bad_probability(const double* pi, std::size_t i) {
+    std::ostringstream os;
+    os << "pi must contain probabilities in [0, 1], got " << pi[i] << " at index " << i;
+    throw py::value_error(os.str());
+}
+
+// K = round(total) for total = accurate_sum(pi); throws unless total is whole.
+std::size_t whole_sum(double total) {
     const double rounded = std::round(total);
     if (std::fabs(total - rounded) > 1e-9) {
         std::ostringstream os;
@@ -74,6 +82,21 @@ std::size_t check_pipage_input(const double* pi, std::size_t n) {
         throw py::value_error(os.str());
     }
     return static_cast<std::size_t>(rounded);
+}
+
+// Validates pi for pipage rounding and returns its (integral) sum K. One pass: the
+// range check (branch-free) is fused with the accurate sum.
+std::size_t check_pipage_input(const double* pi, std::size_t n) {
+    fastfair::NeumaierSum sum;
+    bool ok = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        sum.add(pi[i]);
+        ok &= (pi[i] >= 0.0) & (pi[i] <= 1.0);
+    }
+    if (!ok)
+        for (std::size_t i = 0; i < n; ++i)
+            if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) throw_bad_probability(pi, i);
+    return whole_sum(sum.value());
 }
 
 // Full validation of a pipage_round call (done before any seed is drawn).
@@ -89,19 +112,30 @@ std::size_t py_pipage_check(const f64_in& pi, std::int64_t size) {
 py::array_t<std::int8_t> py_pipage_round(py::handle pi_obj, std::uint64_t seed,
                                          std::int64_t size) {
     const f64_in pi = fastfair_bind::real_f64(pi_obj, "pi");
-    const std::size_t k = py_pipage_check(pi, size);
+    fastfair_bind::require_ndim(pi, 1, "pi");
     const auto n = static_cast<std::size_t>(pi.shape(0));
     const bool single = size < 0;
     const std::size_t draws = single ? 1 : static_cast<std::size_t>(size);
+    // One draw: the validation is fused into the draw's pass over pi (the output is
+    // fresh and the generator local, so a rejected input changes nothing). Several
+    // draws: validated first, in one pass.
+    const std::size_t k = single ? 0 : check_pipage_input(pi.data(), n);
+    require_output_bytes(static_cast<double>(draws) * static_cast<double>(n),
+                         "pipage_round's output (size * len(pi))");
     std::vector<py::ssize_t> shape;
     if (!single) shape.push_back(static_cast<py::ssize_t>(draws));
     shape.push_back(static_cast<py::ssize_t>(n));
     py::array_t<std::int8_t> out(shape);
     const double* pp = pi.data();
     std::int8_t* op = out.mutable_data();
-    std::size_t bad = 0;
+    std::size_t bad = 0, first_bad = n, ones = 0;
+    double total = 0.0;
     auto body = [&] {
         fastfair::Rng rng(seed);
+        if (single) {
+            ones = fastfair::pipage_round_checked(pp, n, rng, op, total, first_bad);
+            return;
+        }
         for (std::size_t d = 0; d < draws; ++d)
             if (fastfair::pipage_round(pp, n, rng, op + d * n) != k) ++bad;
     };
@@ -110,6 +144,10 @@ py::array_t<std::int8_t> py_pipage_round(py::handle pi_obj, std::uint64_t seed,
         body();
     } else {
         body();
+    }
+    if (single) {
+        if (first_bad != n) throw_bad_probability(pp, first_bad);
+        if (ones != whole_sum(total)) ++bad;
     }
     if (bad != 0) throw std::runtime_error("internal error: pipage_round lost a winner");
     return out;

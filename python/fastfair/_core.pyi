@@ -28,17 +28,54 @@ def fair_probabilities(
 def deserved_seats(scores: ArrayLike, k: int) -> NDArray[np.float64]: ...
 def simplex_clip_sort(r: ArrayLike, k: float) -> NDArray[np.float64]: ...
 
+def pipage_round_divided(
+    pi: ArrayLike, codes: ArrayLike, seats: ArrayLike, seed: int
+) -> NDArray[np.int8]: ...
+
 class LotteryPoolCore:
     def __init__(self) -> None: ...
-    def prepare(self, scores: ArrayLike, k: int) -> None: ...
-    def prepare_sparse(self, positions: ArrayLike, scores: ArrayLike, n: int, k: int) -> None: ...
-    def preview(self, scores: ArrayLike, k: int) -> NDArray[np.float64]: ...
+    def prepare(
+        self,
+        scores: ArrayLike,
+        k: int,
+        divisions: ArrayLike | None = None,
+        division_k: ArrayLike | None = None,
+    ) -> None: ...
+    def prepare_sparse(
+        self,
+        positions: ArrayLike,
+        scores: ArrayLike,
+        n: int,
+        k: int,
+        divisions: ArrayLike | None = None,
+        division_k: ArrayLike | None = None,
+    ) -> None: ...
+    def preview(
+        self,
+        scores: ArrayLike,
+        k: int,
+        divisions: ArrayLike | None = None,
+        division_k: ArrayLike | None = None,
+    ) -> NDArray[np.float64]: ...
     def preview_sparse(
-        self, positions: ArrayLike, scores: ArrayLike, n: int, k: int
+        self,
+        positions: ArrayLike,
+        scores: ArrayLike,
+        n: int,
+        k: int,
+        divisions: ArrayLike | None = None,
+        division_k: ArrayLike | None = None,
     ) -> NDArray[np.float64]: ...
     def draw(self, seed: int) -> NDArray[np.int8]: ...
     def commit(self) -> None: ...
-    def run(self, scores: ArrayLike, k: int, seed: int) -> NDArray[np.int8]: ...
+    def run(
+        self,
+        scores: ArrayLike,
+        k: int,
+        seed: int,
+        divisions: ArrayLike | None = None,
+        division_k: ArrayLike | None = None,
+    ) -> NDArray[np.int8]: ...
     @property
     def n_entrants(self) -> int: ...
     @property
@@ -54,6 +91,10 @@ class LotteryPoolCore:
     def column(
         self, t: int
     ) -> tuple[int, NDArray[np.uint32], NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]]: ...
+    def column_divisions(self, t: int) -> tuple[NDArray[np.uint16], NDArray[np.int64]]: ...
+    def division_state(
+        self,
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.uint16]]: ...
     def history(self, which: str) -> NDArray[Any]: ...
     def state(
         self,
@@ -77,6 +118,9 @@ class LotteryPoolCore:
         scores: ArrayLike,
         pi: ArrayLike,
         winners: ArrayLike,
+        n_divisions: ArrayLike | None = None,
+        division_k: ArrayLike | None = None,
+        codes: ArrayLike | None = None,
     ) -> None: ...
     def verify(self) -> list[int]: ...
 

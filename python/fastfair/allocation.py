@@ -367,9 +367,11 @@ class OnlineAllocator(_PotentialRule):
         int
             The recipient (always an eligible active agent).
         """
+        # kept minimal: this wrapper is most of a step's cost at small n
         if eligible is None:
             return self._impl.step(values)  # type: ignore[no-any-return]
-        self._require_mask()
+        if self._notion == "efk":
+            self._require_mask()
         return self._impl.step(values, eligible)  # type: ignore[no-any-return]
 
     def run(self, values_matrix: ArrayLike, eligible: Optional[ArrayLike] = None) -> NDArray[np.int64]:

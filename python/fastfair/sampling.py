@@ -117,8 +117,10 @@ def pipage_round(
                    f"{n_draws * arr.size} bytes, more than the limit of "
                    f"{_MAX_OUTPUT_BYTES} bytes (8 GiB)")
             raise ValueError(msg)
-    # validate everything before a seed is drawn (a Generator must not advance)
-    _core.pipage_check(arr, n_draws)
+    # validate everything before a seed is drawn (a Generator must not advance); an
+    # int seed draws nothing, and _core.pipage_round validates pi itself
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral):
+        _core.pipage_check(arr, n_draws)
     return _core.pipage_round(arr, resolve_seed(seed), n_draws)
 
 

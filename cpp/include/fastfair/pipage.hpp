@@ -19,65 +19,178 @@
 #include <cstdint>
 
 #include "fastfair/rng.hpp"
+#include "fastfair/summation.hpp"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace fastfair {
 
-// Writes one draw into out[0:n] (values 0 or 1) and returns the number of ones.
-// pi must already be validated (finite, in [0, 1], integral sum).
-inline std::size_t pipage_round(const double* pi, std::size_t n, Rng& rng,
+namespace detail {
+
+// The state of the carry chain between blocks.
+struct PipageCarry {
+    bool have = false;
+    std::size_t c = 0;  // index of the carry entry
+    double pc = 0.0;    // its (fractional) mass
+};
+
+#if defined(__SSE2__)
+// a where mask is all ones, else b
+inline __m128d select_sd(__m128d mask, __m128d a, __m128d b) noexcept {
+    return _mm_or_pd(_mm_and_pd(mask, a), _mm_andnot_pd(mask, b));
+}
+#endif
+
+// The carry chain over the fractional entries fv[0:m] (at indices base + fi[t]).
+// Same arithmetic and the same draws as the textbook loop in the header comment; the
+// data-dependent choices are selects, not branches (they are coin flips). Only the
+// start of a chain (the first fractional entry, or the one after an exact s == 1) is
+// a branch: it is rare and predictable.
+inline std::size_t pipage_chain(const double* fv, const std::uint32_t* fi, std::size_t m,
+                                std::size_t base, PipageCarry& st, Rng& rng,
                                 std::int8_t* out) noexcept {
     std::size_t ones = 0;
-    bool have_carry = false;
-    std::size_t c = 0;
-    double pc = 0.0;
-    for (std::size_t j = 0; j < n; ++j) {
-        const double pj = pi[j];
-        if (pj <= 0.0 || pj >= 1.0) {
-            const bool one = pj >= 1.0;
-            out[j] = one ? 1 : 0;
-            ones += one;
-            continue;
-        }
-        if (!have_carry) {
-            have_carry = true;
+    bool have = st.have;
+    std::size_t c = st.c;
+    double pc = st.pc;
+    for (std::size_t t = 0; t < m; ++t) {
+        const double pj = fv[t];
+        const std::size_t j = base + fi[t];
+        if (!have) {
+            have = true;
             c = j;
             pc = pj;
             continue;
         }
-        const double s = pc + pj;
         const double u = rng.uniform01();
-        if (s < 1.0) {
-            if (u * s < pc) {  // c keeps the mass, j is settled at 0
-                out[j] = 0;
-                pc = s;
-            } else {           // j keeps the mass, c is settled at 0
-                out[c] = 0;
-                c = j;
-                pc = s;
-            }
-        } else {
-            const double rest = s - 1.0;
-            if (u * (2.0 - s) < 1.0 - pj) {  // c is settled at 1, j carries the rest
-                out[c] = 1;
-                ++ones;
-                c = j;
-                pc = rest;
-            } else {                          // j is settled at 1, c carries the rest
-                out[j] = 1;
-                ++ones;
-                pc = rest;
-            }
-            if (pc <= 0.0) {  // s == 1 exactly: both ends are integral now
-                out[c] = 0;
-                have_carry = false;
-            }
+        // s < 1:  c keeps the mass iff u * s < pc (then j is settled at 0);
+        // s >= 1: c is settled at 1 iff u * (2 - s) < 1 - pj (then j carries the rest).
+        // The new carry mass is s (s < 1) or s - 1 (exact). Selects are bit masks: GCC
+        // compiles a ternary on doubles into a branch here (a coin flip: mispredicted).
+        double s;
+        unsigned small, win;
+        {
+#if defined(__SSE2__)
+            const __m128d one = _mm_set_sd(1.0);
+            const __m128d vs = _mm_add_sd(_mm_set_sd(pc), _mm_set_sd(pj));
+            const __m128d m = _mm_cmplt_sd(vs, one);  // all ones iff s < 1
+            const __m128d den = select_sd(m, vs, _mm_sub_sd(_mm_set_sd(2.0), vs));
+            const __m128d rhs = select_sd(m, _mm_set_sd(pc), _mm_sub_sd(one, _mm_set_sd(pj)));
+            const __m128d lhs = _mm_mul_sd(_mm_set_sd(u), den);
+            small = static_cast<unsigned>(_mm_movemask_pd(m)) & 1u;
+            win = static_cast<unsigned>(_mm_movemask_pd(_mm_cmplt_sd(lhs, rhs))) & 1u;
+            s = _mm_cvtsd_f64(_mm_sub_sd(vs, _mm_andnot_pd(m, one)));  // s or s - 1
+#else
+            const double sum = pc + pj;
+            small = sum < 1.0;
+            win = u * (small ? sum : 2.0 - sum) < (small ? pc : 1.0 - pj);
+            s = small ? sum : sum - 1.0;
+#endif
+        }
+        const std::size_t settle_c = static_cast<std::size_t>(small ^ win);
+        const std::size_t mask = std::size_t{0} - settle_c;  // all ones iff c is settled
+        const std::size_t diff = (c ^ j) & mask;
+        out[j ^ diff] = static_cast<std::int8_t>(small ^ 1u);  // c if settled, else j
+        ones += small ^ 1u;
+        c ^= diff;  // j if c was settled
+        pc = s;
+        if (pc <= 0.0) {  // s == 1 exactly: both ends are integral now
+            out[c] = 0;
+            have = false;
         }
     }
-    if (have_carry) {
-        const bool one = pc >= 0.5;
-        out[c] = one ? 1 : 0;
+    st.have = have;
+    st.c = c;
+    st.pc = pc;
+    return ones;
+}
+
+}  // namespace detail
+
+namespace detail {
+
+// Check: also sums pi in index order with NeumaierSum (the same arithmetic as
+// accurate_sum) and finds the first entry outside [0, 1] (NaN included), fused into
+// the pass that reads pi; the draw is then meaningless unless that entry is n.
+template <bool Check>
+inline std::size_t pipage_blocks(const double* pi, std::size_t n, Rng& rng,
+                                 std::int8_t* out, NeumaierSum* total,
+                                 std::size_t* first_bad) noexcept {
+    constexpr std::size_t kBlock = 2048;
+    double fv[kBlock];
+    std::uint32_t fi[kBlock];
+    std::size_t ones = 0, bad = n;
+    PipageCarry st;
+    NeumaierSum sum;
+    Rng local = rng;  // in registers: the int8 stores below could alias a member
+    for (std::size_t b0 = 0; b0 < n; b0 += kBlock) {
+        const std::size_t m = n - b0 < kBlock ? n - b0 : kBlock;
+        const double* p = pi + b0;
+        std::int8_t* o = out + b0;
+        std::size_t nf = 0, blk_ones = 0;
+        bool blk_ok = true;
+        for (std::size_t t = 0; t < m; ++t) {
+            const double pj = p[t];
+            const bool one = pj >= 1.0;
+            o[t] = static_cast<std::int8_t>(one);
+            blk_ones += static_cast<std::size_t>(one);
+            fv[nf] = pj;
+            fi[nf] = static_cast<std::uint32_t>(t);
+            nf += static_cast<std::size_t>((pj > 0.0) & (pj < 1.0));
+            if (Check) {
+                sum.add(pj);
+                blk_ok &= (pj >= 0.0) & (pj <= 1.0);
+            }
+        }
+        if (Check && !blk_ok && bad == n)
+            for (std::size_t t = 0; t < m; ++t)
+                if (!(p[t] >= 0.0 && p[t] <= 1.0)) {
+                    bad = b0 + t;
+                    break;
+                }
+        ones += blk_ones;
+        ones += pipage_chain(fv, fi, nf, b0, st, local, out);
+    }
+    if (st.have) {
+        const bool one = st.pc >= 0.5;
+        out[st.c] = one ? 1 : 0;
         ones += one;
     }
+    rng = local;
+    if (Check) {
+        *total = sum;
+        *first_bad = bad;
+    }
+    return ones;
+}
+
+}  // namespace detail
+
+// Writes one draw into out[0:n] (values 0 or 1) and returns the number of ones.
+// pi must already be validated (finite, in [0, 1], integral sum).
+//
+// Blocked, one pass over memory: per block of 2048 entries, a branch-free pass writes
+// the integral entries (0 or 1; the fractional ones get a placeholder 0) and compacts
+// the fractional ones into a small stack buffer, then the carry chain runs over that
+// buffer. No allocation; the generator is advanced exactly as by the plain loop (one
+// draw per pairing), so the draws are bit-identical to it.
+inline std::size_t pipage_round(const double* pi, std::size_t n, Rng& rng,
+                                std::int8_t* out) noexcept {
+    return detail::pipage_blocks<false>(pi, n, rng, out, nullptr, nullptr);
+}
+
+// pipage_round fused with the validation of pi: total receives accurate_sum(pi, n)
+// (bit-identical) and first_bad the index of the first entry outside [0, 1] (n if
+// none). Never crashes on bad input (every write stays in out[0:n]); the draw is only
+// meaningful if first_bad == n and the sum is whole.
+inline std::size_t pipage_round_checked(const double* pi, std::size_t n, Rng& rng,
+                                        std::int8_t* out, double& total,
+                                        std::size_t& first_bad) noexcept {
+    NeumaierSum sum;
+    const std::size_t ones = detail::pipage_blocks<true>(pi, n, rng, out, &sum, &first_bad);
+    total = sum.value();
     return ones;
 }
 

@@ -31,6 +31,10 @@
 #include "fastfair/rng.hpp"
 #include "fastfair/summation.hpp"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace fastfair {
 
 namespace detail {
@@ -128,60 +132,240 @@ inline double solve_bracket(double* v, std::size_t w, double k, Bracket& br, Rng
 
 }  // namespace detail
 
+namespace detail {
+
+constexpr std::size_t kSampleAbove = 2048;
+
+// Floyd-Rivest style start (n > kSampleAbove): the thresholds of a random sample for
+// targets k_s -/+ 3 standard deviations bracket lambda with high probability, so a
+// single pass over y decides almost every entry. Returns false (nothing computed;
+// rng is then left unused by the caller) if a sampled value is not finite or above
+// 2^900: the caller validates y first in that case.
+inline bool sample_pivots(const double* y, std::size_t n, double k, Rng& rng, double& p_lo,
+                          double& p_hi) {
+    const std::size_t kSample = std::min<std::size_t>(4096, n / 16);
+    std::vector<double> sample(kSample);
+    bool ok = true;
+    for (auto& v : sample) {
+        v = y[rng.next_u64() % n];
+        ok &= std::fabs(v) <= 0x1.0p+900;  // false for NaN and +-inf
+    }
+    if (!ok) return false;
+    const double ns = static_cast<double>(kSample);
+    const double ks = k * ns / static_cast<double>(n);
+    const double d = 3.0 * std::sqrt(ks * (1.0 - ks / ns)) + 1.0;
+    std::vector<double> scratch;
+    auto sample_threshold = [&](double target) {
+        scratch.assign(sample.begin(), sample.end());
+        Bracket sb;
+        return solve_bracket(scratch.data(), kSample, target, sb, rng);
+    };
+    const Bracket none;
+    p_lo = ks + d < ns ? sample_threshold(ks + d) : none.lo;
+    p_hi = ks - d > 0.0 ? sample_threshold(ks - d) : none.hi;
+    return true;
+}
+
+// What one pass over y gives for the sampled pivots p_lo <= p_hi: the partition of y
+// at the bracket (p_lo, p_hi) (undecided values compacted into dst, counts and the
+// free sum: the same values as partition_undecided), the validation of y (all finite,
+// max |y|), and f at both pivots, f(p) = sum_i clip01(y_i - p), summed in lanes: only
+// its comparisons with k are used, and those are taken only when a rounding-error
+// bound proves them equal to those of the plain sequential sum (f_exact otherwise).
+// The partition is used only when that bracket turns out to be the right one (the
+// usual case).
+struct FusedPass {
+    double f_lo = 0.0, f_hi = 0.0;  // lane sums
+    double big = 0.0;               // max |y_i|
+    bool finite = true;
+    std::size_t kept = 0;
+    Bracket br;
+};
+
+// The sign of f_seq - k (-1, 0, +1) for the sequential sum f_seq of n terms in [0, 1],
+// given another sum f_lanes of the same terms in any order: both are within
+// gamma_n * F of the exact sum F (Higham, Thm 4.4), so f_seq - k has the sign of
+// f_lanes - k when |f_lanes - k| exceeds twice that. Returns 2 if undecided.
+inline int sign_vs_k(double f_lanes, std::size_t n, double k) noexcept {
+    const double u = 0x1.0p-53;
+    const double nu = static_cast<double>(n) * u;
+    const double bound = 4.0 * nu * (f_lanes + 1.0) + 0x1.0p-1000;  // >= 2 gamma_n F
+    if (f_lanes - k > bound) return 1;
+    if (k - f_lanes > bound) return -1;
+    return 2;
+}
+
+#if defined(__SSE2__)
+FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, double p_lo,
+                                               double p_hi, double* dst, double* free_vals,
+                                               FusedPass& out) noexcept {
+    const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
+    const __m128d vlo = _mm_set1_pd(p_lo), vhi = _mm_set1_pd(p_hi);
+    const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
+    const __m128d dmax = _mm_set1_pd(std::numeric_limits<double>::max());
+    __m128d acc_lo0 = zero, acc_lo1 = zero, acc_hi0 = zero, acc_hi1 = zero;
+    __m128d big = zero, fin = _mm_castsi128_pd(_mm_set1_epi64x(-1));
+    std::size_t kept = 0, nfv = 0, n_one = 0;
+    const auto step = [&](__m128d v, __m128d& acc_lo, __m128d& acc_hi) {
+        const __m128d a = _mm_and_pd(v, absmask);
+        fin = _mm_and_pd(fin, _mm_cmple_pd(a, dmax));
+        big = _mm_max_pd(big, a);
+        acc_lo = _mm_add_pd(acc_lo, _mm_min_pd(_mm_max_pd(_mm_sub_pd(v, vlo), zero), one));
+        acc_hi = _mm_add_pd(acc_hi, _mm_min_pd(_mm_max_pd(_mm_sub_pd(v, vhi), zero), one));
+        const __m128d down = _mm_sub_pd(v, one);
+        const __m128d is_zero = _mm_cmple_pd(v, vlo);
+        const __m128d is_one = _mm_cmpge_pd(down, vhi);
+        const __m128d is_lin = _mm_and_pd(_mm_cmple_pd(down, vlo), _mm_cmpge_pd(v, vhi));
+        const unsigned dec = static_cast<unsigned>(
+            _mm_movemask_pd(_mm_or_pd(_mm_or_pd(is_zero, is_one), is_lin)));
+        const unsigned lin = static_cast<unsigned>(_mm_movemask_pd(is_lin));
+        const unsigned ones = static_cast<unsigned>(_mm_movemask_pd(is_one));
+        n_one += (ones & 1u) + (ones >> 1);
+        _mm_storel_pd(dst + kept, v);
+        kept += ~dec & 1u;
+        _mm_storeh_pd(dst + kept, v);
+        kept += (~dec >> 1) & 1u;
+        _mm_storel_pd(free_vals + nfv, v);
+        nfv += lin & 1u;
+        _mm_storeh_pd(free_vals + nfv, v);
+        nfv += lin >> 1;
+    };
+    std::size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        step(_mm_loadu_pd(y + i), acc_lo0, acc_hi0);
+        step(_mm_loadu_pd(y + i + 2), acc_lo1, acc_hi1);
+    }
+    for (; i < n; ++i) {  // the tail, one entry in the low lane (the high lane decided)
+        const __m128d v = _mm_set_sd(y[i]);
+        const __m128d a = _mm_and_pd(v, absmask);
+        fin = _mm_and_pd(fin, _mm_cmple_pd(a, dmax));
+        big = _mm_max_pd(big, a);
+        const double up = y[i], dn = up - 1.0;
+        acc_lo0 = _mm_add_sd(acc_lo0, _mm_set_sd(clip01(up - p_lo)));
+        acc_hi0 = _mm_add_sd(acc_hi0, _mm_set_sd(clip01(up - p_hi)));
+        const bool z = up <= p_lo, o = dn >= p_hi, l = (dn <= p_lo) & (up >= p_hi);
+        n_one += o;
+        dst[kept] = up;
+        kept += !(z | o | l);
+        free_vals[nfv] = up;
+        nfv += l;
+    }
+    const auto hsum = [](__m128d a, __m128d b) {
+        const __m128d s = _mm_add_pd(a, b);
+        return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+    };
+    out.f_lo = hsum(acc_lo0, acc_lo1);
+    out.f_hi = hsum(acc_hi0, acc_hi1);
+    const __m128d bg = _mm_max_pd(big, _mm_unpackhi_pd(big, big));
+    out.big = _mm_cvtsd_f64(bg);
+    out.finite = (_mm_movemask_pd(fin) & 3) == 3;
+    out.kept = kept;
+    out.br.lo = p_lo;
+    out.br.hi = p_hi;
+    // the free sum in index order, as partition_undecided adds them (its other terms
+    // are +-0, which leave a sum unchanged); counts are exact in double
+    double free_sum = 0.0;
+    for (std::size_t t = 0; t < nfv; ++t) free_sum += free_vals[t];
+    out.br.n_one = 0.0 + static_cast<double>(n_one);
+    out.br.free_sum = 0.0 + free_sum;
+    out.br.n_free = 0.0 + static_cast<double>(nfv);
+}
+#else
+FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, double p_lo,
+                                               double p_hi, double* dst, double* free_vals,
+                                               FusedPass& out) noexcept {
+    double f_lo = 0.0, f_hi = 0.0, big = 0.0;
+    bool finite = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double a = std::fabs(y[i]);
+        finite &= a <= std::numeric_limits<double>::max();
+        big = big > a ? big : a;
+        f_lo += clip01(y[i] - p_lo);
+        f_hi += clip01(y[i] - p_hi);
+    }
+    (void)free_vals;
+    out.f_lo = f_lo;
+    out.f_hi = f_hi;
+    out.big = big;
+    out.finite = finite;
+    out.br = Bracket();
+    out.br.lo = p_lo;
+    out.br.hi = p_hi;
+    out.kept = finite && big <= 0x1.0p+900 ? partition_undecided(y, n, dst, out.br) : 0;
+}
+#endif
+
+// f(p_lo), f(p_hi) with the plain sequential sums (when the bound cannot decide).
+inline void exact_f(const double* y, std::size_t n, double p_lo, double p_hi, double& f_lo,
+                    double& f_hi) noexcept {
+    f_lo = f_hi = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        f_lo += clip01(y[i] - p_lo);
+        f_hi += clip01(y[i] - p_hi);
+    }
+}
+
+// The threshold from the sampled bracket, f at its ends known (see
+// capped_simplex_threshold). w: the number of undecided values in work when the
+// bracket is (p_lo, p_hi) with the partition already done (pre_partitioned).
+inline double threshold_from_pivots(const double* y, std::size_t n, double k, double p_lo,
+                                    double p_hi, double f_lo, double f_hi, double* work,
+                                    Bracket br, std::size_t w, bool pre_partitioned,
+                                    Rng& rng, double* n_free) {
+    if (f_lo == k || f_hi == k) {
+        const double b = f_lo == k ? p_lo : p_hi;
+        if (n_free) *n_free = static_cast<double>(n);  // only a Newton step size
+        return b;
+    }
+    const Bracket none;
+    if (f_lo < k) {
+        br = none;
+        br.hi = p_lo;
+        pre_partitioned = false;
+    } else if (f_hi > k) {
+        br = none;
+        br.lo = p_hi;
+        pre_partitioned = false;
+    }
+    if (!pre_partitioned) w = partition_undecided(y, n, work, br);
+    const double lam = solve_bracket(work, w, k, br, rng);
+    if (n_free) *n_free = br.n_free > 0.0 ? br.n_free : static_cast<double>(n);
+    return lam;
+}
+
+template <class V>
+inline double* work_space(V& work, std::size_t n) {
+    if (work.size() < n) work.resize(n);  // never shrinks: no fill once grown
+    return work.data();
+}
+
+}  // namespace detail
+
 // The threshold lambda of the projection; requires 0 < k < n and finite y.
-// work is scratch space (resized to n; reuse it across calls to avoid allocation).
+// work is scratch space (grown to n; reuse it across calls to avoid allocation).
 // If n_free is given it receives the number of entries strictly between 0 and 1 at
 // the solution (as counted by the bracket).
 inline double capped_simplex_threshold(const double* y, std::size_t n, double k,
                                        std::vector<double>& work,
                                        double* n_free = nullptr) {
-    work.resize(n);
-    detail::Bracket br;
+    double* wk = detail::work_space(work, n);
     Rng rng(0x5EEDF00DULL);  // fixed: the result must not depend on luck
-    std::size_t w = n;
-    constexpr std::size_t kSampleAbove = 2048;
-    if (n > kSampleAbove) {
-        const std::size_t kSample = std::min<std::size_t>(4096, n / 16);
-        // Floyd-Rivest style start: the thresholds of a random sample for targets
-        // k_s -/+ 3 standard deviations bracket lambda with high probability, so a
-        // single pass over y decides almost every entry.
-        std::vector<double> sample(kSample);
-        for (auto& s : sample) s = y[rng.next_u64() % n];
-        const double ns = static_cast<double>(kSample);
-        const double ks = k * ns / static_cast<double>(n);
-        const double d = 3.0 * std::sqrt(ks * (1.0 - ks / ns)) + 1.0;
-        std::vector<double> scratch;
-        auto sample_threshold = [&](double target) {
-            scratch.assign(sample.begin(), sample.end());
-            detail::Bracket sb;
-            return detail::solve_bracket(scratch.data(), kSample, target, sb, rng);
-        };
-        const double p_lo = ks + d < ns ? sample_threshold(ks + d) : br.lo;
-        const double p_hi = ks - d > 0.0 ? sample_threshold(ks - d) : br.hi;
-        // f at both pivots in one pass (an infinite pivot gives n or 0 exactly).
-        double f_lo = 0.0, f_hi = 0.0;
-        for (std::size_t i = 0; i < n; ++i) {
-            f_lo += detail::clip01(y[i] - p_lo);
-            f_hi += detail::clip01(y[i] - p_hi);
+    if (n > detail::kSampleAbove) {
+        double p_lo, p_hi;
+        if (detail::sample_pivots(y, n, k, rng, p_lo, p_hi)) {
+            // f at both pivots in one pass (an infinite pivot gives n or 0 exactly).
+            double f_lo = 0.0, f_hi = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                f_lo += detail::clip01(y[i] - p_lo);
+                f_hi += detail::clip01(y[i] - p_hi);
+            }
+            return detail::threshold_from_pivots(y, n, k, p_lo, p_hi, f_lo, f_hi, wk,
+                                                 detail::Bracket(), 0, false, rng, n_free);
         }
-        if (f_lo == k || f_hi == k) {
-            const double b = f_lo == k ? p_lo : p_hi;
-            if (n_free) *n_free = static_cast<double>(n);  // only a Newton step size
-            return b;
-        }
-        if (f_lo < k) {
-            br.hi = p_lo;
-        } else if (f_hi > k) {
-            br.lo = p_hi;
-        } else {
-            br.lo = p_lo;
-            br.hi = p_hi;
-        }
-        w = detail::partition_undecided(y, n, work.data(), br);
-    } else {
-        std::copy(y, y + n, work.begin());
     }
-    const double lam = detail::solve_bracket(work.data(), w, k, br, rng);
+    detail::Bracket br;
+    std::copy(y, y + n, wk);
+    const double lam = detail::solve_bracket(wk, n, k, br, rng);
     if (n_free) *n_free = br.n_free > 0.0 ? br.n_free : static_cast<double>(n);
     return lam;
 }
@@ -196,58 +380,112 @@ namespace detail {
 constexpr double kShiftAbove = 1024.0;
 
 // The threshold of the projection of z, given that it lies in [-1, 0] (true for
-// z = y - y_(ceil k), see project_capped_simplex). z must be finite. work is scratch.
+// z = y - y_(ceil k), see project_capped_simplex). z must be finite. work: n doubles.
 inline double threshold_in_unit_bracket(const double* z, std::size_t n, double k,
-                                        std::vector<double>& work) {
-    work.resize(n);
+                                        double* work) {
     Bracket br;
     br.lo = -1.0;
     br.hi = 0.0;
     Rng rng(0x5EEDF00DULL);
-    const std::size_t w = partition_undecided(z, n, work.data(), br);
-    return solve_bracket(work.data(), w, k, br, rng);
+    const std::size_t w = partition_undecided(z, n, work, br);
+    return solve_bracket(work, w, k, br, rng);
 }
 
-// Writes x = clip(z - lam) for the threshold lam of the projection (z(i) gives the
-// shifted input) and removes the rounding residual of sum x without breaking ties:
+// The four interleaved Kahan lanes of finish_projection: lane l sums the free entries
+// (0 < x < 1; the others add +0) among x[i], i = l mod 4, i < n - n % 4; the ones and
+// the free entries are counted (exactly) over all of x[0:n_main].
+struct KahanLanes {
+    double sum[4] = {}, comp[4] = {};
+    std::size_t n_free = 0, n_ones = 0;
+};
+
+inline void kahan_lanes(const double* x, std::size_t n_main, KahanLanes& kl) noexcept {
+    for (std::size_t i = 0; i < n_main; i += 4) {
+        for (std::size_t l = 0; l < 4; ++l) {
+            const double xi = x[i + l];
+            const bool free = (xi > 0.0) & (xi < 1.0);
+            kl.n_free += free;
+            kl.n_ones += xi >= 1.0;
+            const double yk = xi * static_cast<double>(free) - kl.comp[l];
+            const double t = kl.sum[l] + yk;
+            kl.comp[l] = (t - kl.sum[l]) - yk;
+            kl.sum[l] = t;
+        }
+    }
+}
+
+// x[0:n_main] = clip01((y - shift) - lam) fused with kahan_lanes over it: one pass, the
+// same values (y - 0 is y; a mask AND gives x or +0 exactly as x * 0/1 does).
+#if defined(__SSE2__)
+FASTFAIR_NOINLINE inline void clip_kahan_lanes(const double* y, double shift, double lam,
+                                               std::size_t n_main, double* x,
+                                               KahanLanes& kl) noexcept {
+    const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
+    const __m128d vs = _mm_set1_pd(shift), vl = _mm_set1_pd(lam);
+    __m128d s01 = _mm_loadu_pd(kl.sum), s23 = _mm_loadu_pd(kl.sum + 2);
+    __m128d c01 = _mm_loadu_pd(kl.comp), c23 = _mm_loadu_pd(kl.comp + 2);
+    std::size_t nf = 0, no = 0;
+    const auto lane2 = [&](std::size_t i, __m128d& s, __m128d& c) {
+        const __m128d z = _mm_sub_pd(_mm_loadu_pd(y + i), vs);
+        const __m128d xv = _mm_min_pd(_mm_max_pd(_mm_sub_pd(z, vl), zero), one);
+        _mm_storeu_pd(x + i, xv);
+        const __m128d fr = _mm_and_pd(_mm_cmpgt_pd(xv, zero), _mm_cmplt_pd(xv, one));
+        const unsigned f = static_cast<unsigned>(_mm_movemask_pd(fr));
+        const unsigned o = static_cast<unsigned>(_mm_movemask_pd(_mm_cmpge_pd(xv, one)));
+        nf += (f & 1u) + (f >> 1);
+        no += (o & 1u) + (o >> 1);
+        const __m128d yk = _mm_sub_pd(_mm_and_pd(fr, xv), c);
+        const __m128d t = _mm_add_pd(s, yk);
+        c = _mm_sub_pd(_mm_sub_pd(t, s), yk);
+        s = t;
+    };
+    for (std::size_t i = 0; i < n_main; i += 4) {
+        lane2(i, s01, c01);
+        lane2(i + 2, s23, c23);
+    }
+    _mm_storeu_pd(kl.sum, s01);
+    _mm_storeu_pd(kl.sum + 2, s23);
+    _mm_storeu_pd(kl.comp, c01);
+    _mm_storeu_pd(kl.comp + 2, c23);
+    kl.n_free += nf;
+    kl.n_ones += no;
+}
+#else
+inline void clip_kahan_lanes(const double* y, double shift, double lam, std::size_t n_main,
+                             double* x, KahanLanes& kl) noexcept {
+    for (std::size_t i = 0; i < n_main; ++i) x[i] = clip01((y[i] - shift) - lam);
+    kahan_lanes(x, n_main, kl);
+}
+#endif
+
+// Writes x = clip(z - lam), z = y - shift, for the threshold lam of the projection and
+// removes the rounding residual of sum x without breaking ties:
 // every correction is a function of an entry's value only, so equal inputs give
 // bit-identical outputs. First Newton steps on lam over the free entries (0 < x < 1),
 // then, once lam cannot move by less than its ulp, one common offset r / n_free added
 // to every free entry. The result has sum x == k to within about eps * k.
-template <class Z>
-inline void finish_projection(const Z& z, std::size_t n, double k, double lam, double* x) {
+inline void finish_projection(const double* y, double shift, std::size_t n, double k,
+                              double lam, double* x) {
     constexpr double eps = std::numeric_limits<double>::epsilon();
     double r = 0.0, n_free = 0.0, free_mass = 0.0;
+    const std::size_t n_main = n - n % 4;
     // x = clip(z - lam); returns the residual k - sum x (accurate sum: four interleaved
     // Kahan lanes, every x_i in [0, 1]) and counts the free entries.
     const auto clip_and_sum = [&](bool from_z, double delta) {
-        // Two simple loops: fused, GCC turns the clip into unpredictable branches.
+        // The ones are counted (exactly) and only the free entries are summed, so the
+        // residual (k - #ones) - sum(free) is resolved to the ulps of the free mass,
+        // not of k (k - #ones is exact: a multiple of ulp(k), below k).
+        KahanLanes kl;
         if (from_z) {
-            for (std::size_t i = 0; i < n; ++i) x[i] = clip01(z(i) - lam);
+            clip_kahan_lanes(y, shift, lam, n_main, x, kl);
+            for (std::size_t i = n_main; i < n; ++i) x[i] = clip01((y[i] - shift) - lam);
         } else {
             for (std::size_t i = 0; i < n; ++i) {
                 const double xi = x[i];
                 const bool fr = (xi > 0.0) & (xi < 1.0);
                 x[i] = fr ? clip01(xi + delta) : xi;
             }
-        }
-        // The ones are counted (exactly) and only the free entries are summed, so the
-        // residual (k - #ones) - sum(free) is resolved to the ulps of the free mass,
-        // not of k (k - #ones is exact: a multiple of ulp(k), below k).
-        constexpr std::size_t L = 4;
-        double sum[L] = {}, comp[L] = {}, nf[L] = {}, no[L] = {};
-        const std::size_t n_main = n - n % L;
-        for (std::size_t i = 0; i < n_main; i += L) {
-            for (std::size_t l = 0; l < L; ++l) {
-                const double xi = x[i + l];
-                const double fr = static_cast<double>((xi > 0.0) & (xi < 1.0));
-                nf[l] += fr;
-                no[l] += static_cast<double>(xi >= 1.0);
-                const double yk = xi * fr - comp[l];
-                const double t = sum[l] + yk;
-                comp[l] = (t - sum[l]) - yk;
-                sum[l] = t;
-            }
+            kahan_lanes(x, n_main, kl);
         }
         NeumaierSum total;
         double nfree = 0.0, nones = 0.0;
@@ -257,12 +495,12 @@ inline void finish_projection(const Z& z, std::size_t n, double k, double lam, d
             nfree += static_cast<double>(fr);
             nones += static_cast<double>(x[i] >= 1.0);
         }
-        for (std::size_t l = 0; l < L; ++l) {
-            total.add(sum[l]);
-            total.add(-comp[l]);
-            nfree += nf[l];
-            nones += no[l];
+        for (std::size_t l = 0; l < 4; ++l) {
+            total.add(kl.sum[l]);
+            total.add(-kl.comp[l]);
         }
+        nfree += static_cast<double>(kl.n_free);  // exact: integers below 2^53
+        nones += static_cast<double>(kl.n_ones);
         r = (k - nones) - total.value();
         n_free = nfree;
         free_mass = k - nones;
@@ -303,43 +541,84 @@ inline void finish_projection(const Z& z, std::size_t n, double k, double lam, d
 // |z_i| < 1 and is computed exactly when |pivot| >= 2 (Sterbenz), and entries whose
 // shift overflows are saturated and clipped to exactly 0 or 1, as they must be. Equal inputs
 // give bit-identical outputs (see finish_projection).
+//
+// Passes: for n > 2048 one fused pass over y validates it and evaluates the sampled
+// pivots (see detail::fused_first_pass), then the few undecided values are solved and
+// one or two passes write x (finish_projection). work: scratch of at least n doubles
+// (only the undecided values are written; the pointer form takes caller memory).
 inline void project_capped_simplex(const double* y, std::size_t n, double k, double* x,
-                                   std::vector<double>& work) {
+                                   double* work) {
     if (!(k >= 0.0) || k > static_cast<double>(n))
         throw std::invalid_argument("k must lie in [0, n]");
-    double big = 0.0;  // max |y_i|
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!std::isfinite(y[i])) throw std::invalid_argument("y must be finite");
-        big = std::max(big, std::fabs(y[i]));
+    double lam = 0.0;
+    bool have_lam = false;
+    if (n > detail::kSampleAbove && k > 0.0 && k < static_cast<double>(n)) {
+        Rng rng(0x5EEDF00DULL);  // as capped_simplex_threshold: the same draws
+        double p_lo, p_hi;
+        if (detail::sample_pivots(y, n, k, rng, p_lo, p_hi)) {
+            detail::FusedPass fp;
+            // x holds the free values until finish_projection overwrites it
+            detail::fused_first_pass(y, n, p_lo, p_hi, work, x, fp);
+            if (!fp.finite) throw std::invalid_argument("y must be finite");
+            if (fp.big <= 0x1.0p+900) {
+                // the comparisons of the plain sums with k, from the lane sums
+                const int s_lo = detail::sign_vs_k(fp.f_lo, n, k);
+                const int s_hi = detail::sign_vs_k(fp.f_hi, n, k);
+                const double inf = std::numeric_limits<double>::infinity();
+                double f_lo = s_lo * inf, f_hi = s_hi * inf;  // stand-ins with those signs
+                if (s_lo == 2 || s_hi == 2) detail::exact_f(y, n, p_lo, p_hi, f_lo, f_hi);
+                lam = detail::threshold_from_pivots(y, n, k, p_lo, p_hi, f_lo, f_hi,
+                                                    work, fp.br, fp.kept, true, rng, nullptr);
+            } else {
+                lam = fp.big;
+            }
+            have_lam = true;
+        }
     }
-    if (k == 0.0) {
-        std::fill(x, x + n, 0.0);
-        return;
+    if (!have_lam) {
+        double big = 0.0;  // max |y_i|
+        for (std::size_t i = 0; i < n; ++i) {
+            if (!std::isfinite(y[i])) throw std::invalid_argument("y must be finite");
+            big = std::max(big, std::fabs(y[i]));
+        }
+        if (k == 0.0) {
+            std::fill(x, x + n, 0.0);
+            return;
+        }
+        if (k == static_cast<double>(n)) {
+            std::fill(x, x + n, 1.0);
+            return;
+        }
+        if (big <= 0x1.0p+900) {
+            // no sum of the bracket search can overflow below 2^900 (n < 2^64)
+            detail::Bracket br;
+            Rng rng(0x5EEDF00DULL);
+            std::copy(y, y + n, work);
+            lam = detail::solve_bracket(work, n, k, br, rng);
+        } else {
+            lam = big;
+        }
     }
-    if (k == static_cast<double>(n)) {
-        std::fill(x, x + n, 1.0);
-        return;
-    }
-    // no sum of the bracket search can overflow below 2^900 (n < 2^64)
-    const double lam =
-        big <= 0x1.0p+900 ? capped_simplex_threshold(y, n, k, work) : big;
     if (std::fabs(lam) <= detail::kShiftAbove) {
-        detail::finish_projection([y](std::size_t i) { return y[i]; }, n, k, lam, x);
+        detail::finish_projection(y, 0.0, n, k, lam, x);
         return;
     }
     // pivot = y_(ceil k): 0-based rank ceil(k) - 1 in decreasing order
-    work.assign(y, y + n);
+    std::copy(y, y + n, work);
     const auto rank = static_cast<std::size_t>(std::ceil(k)) - 1;
-    std::nth_element(work.begin(), work.begin() + static_cast<std::ptrdiff_t>(rank),
-                     work.end(), [](double a, double b) { return a > b; });
+    std::nth_element(work, work + rank, work + n, [](double a, double b) { return a > b; });
     const double pivot = work[rank];
     // z = y - pivot, saturated at +-2^1000: an overflow to +-inf would give inf * 0 =
     // NaN in the bracket's sums; a saturated entry is decided (0 or 1) all the same
     constexpr double kSat = 0x1.0p+1000;
     for (std::size_t i = 0; i < n; ++i) x[i] = std::min(std::max(y[i] - pivot, -kSat), kSat);
     const double lam_z = detail::threshold_in_unit_bracket(x, n, k, work);
-    detail::finish_projection([y, pivot](std::size_t i) { return y[i] - pivot; }, n, k,
-                              lam_z, x);
+    detail::finish_projection(y, pivot, n, k, lam_z, x);
+}
+
+inline void project_capped_simplex(const double* y, std::size_t n, double k, double* x,
+                                   std::vector<double>& work) {
+    project_capped_simplex(y, n, k, x, detail::work_space(work, n));
 }
 
 inline std::vector<double> project_capped_simplex(const std::vector<double>& y, double k) {

@@ -19,6 +19,10 @@ the physical line, counted as an editor does, so quoted multi-line fields count)
   1-based position (default: the recognised names, else columns 1 and 2). Extra
   columns are ignored; a row with more non-empty fields than the header is an error.
 - Ids are stripped of surrounding whitespace, non-empty and unique; any length.
+- Divisions (``lottery draw``/``preview`` with ``--division-column NAME|N``, read by
+  :func:`read_entrant_table`): the label of every row, stripped of surrounding
+  whitespace, non-empty (case matters: ``F`` and ``f`` are two divisions). A column
+  given by name needs a header line; it must not be the id or score column.
 - Scores are plain ASCII decimal or scientific notation (``3``, ``0.5``, ``2.5e-3``),
   finite and >= 0. Rejected: ``1_000``, non-ASCII digits, ``nan``, ``inf``, hex,
   values too large for a float64, and values that underflow to 0 (``1e-400``; write
@@ -36,12 +40,15 @@ import io
 import os
 import re
 import stat
-from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, NamedTuple, Optional, Sequence, Union
 
 from .._atomic import atomic_write
 from .errors import CliError
 
-__all__ = ["add_csv_options", "read_entrants", "parse_score", "csv_text"]
+__all__ = [
+    "Entrants", "add_csv_options", "csv_text", "parse_score", "read_entrant_table",
+    "read_entrants",
+]
 
 ID_NAMES = (
     "id", "bib", "bib number", "bib no", "runner id", "entrant id", "entrant",
@@ -254,11 +261,13 @@ def _find(norm: list[str], spec: ColumnSpec, known: Sequence[str]) -> Optional[i
 
 
 def _columns(
-    first: list[str], id_spec: ColumnSpec, score_spec: ColumnSpec, header: str, where: str
+    first: list[str], id_spec: ColumnSpec, score_spec: ColumnSpec, header: str, where: str,
+    named: bool = False,
 ) -> tuple[bool, int, int]:
-    """(the first row is a header, id column, score column), 0-based."""
+    """(the first row is a header, id column, score column), 0-based. ``named``: some
+    other column is given by name, so the first row must be a header."""
     norm = [_norm(c) for c in first]
-    by_name = isinstance(id_spec, str) or isinstance(score_spec, str)
+    by_name = isinstance(id_spec, str) or isinstance(score_spec, str) or named
     if header == "no" and by_name:
         msg = "columns given by name need a header line (not --header no)"
         raise CliError(msg)
@@ -297,7 +306,36 @@ def _columns(
     return True, cols[0], cols[1]
 
 
+def _extra_column(
+    first: list[str], spec: Union[int, str], taken: dict[int, str], what: str, where: str
+) -> int:
+    """The 0-based position of a further column (e.g. the division) given by name or
+    position; it must not be the id or score column (``taken``: position -> role)."""
+    if isinstance(spec, str):
+        want = _norm(spec)
+        norm = [_norm(c) for c in first]
+        if want not in norm:
+            msg = f"{where}: no column named {spec!r} (--{what}-column) in the header {first!r}"
+            raise CliError(msg)
+        col = norm.index(want)
+    else:
+        col = spec
+    if col in taken:
+        msg = f"the {what} and {taken[col]} columns are both column {col + 1}"
+        raise CliError(msg)
+    return col
+
+
 # ---------------------------------------------------------------------------- entrants
+
+
+class Entrants(NamedTuple):
+    """An entrants file as read: one item per row, in file order."""
+
+    ids: list[str]
+    scores: list[float]
+    divisions: Optional[list[str]]
+    """The division label of every row (``--division-column``), else None."""
 
 
 def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple[list[str], list[float]]:
@@ -306,9 +344,21 @@ def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple
     attributes take their defaults). Every problem is a
     :class:`~fastfair.cli.errors.CliError` naming the file and the physical line.
     """
+    table = read_entrant_table(path, args, divisions=False)
+    return table.ids, table.scores
+
+
+def read_entrant_table(
+    path: str, args: Optional[argparse.Namespace] = None, divisions: bool = True
+) -> Entrants:
+    """Read an entrants CSV like :func:`read_entrants`, and with ``divisions`` also the
+    division column ``args.division_column`` (a header name or a 0-based position;
+    None: no divisions). Division labels are stripped of surrounding whitespace and
+    must not be empty (an error naming the line)."""
     opt: Any = args if args is not None else argparse.Namespace()
     id_spec: ColumnSpec = getattr(opt, "id_column", None)
     score_spec: ColumnSpec = getattr(opt, "score_column", None)
+    div_spec: ColumnSpec = getattr(opt, "division_column", None) if divisions else None
     header = getattr(opt, "header", "auto") or "auto"
     encoding = getattr(opt, "encoding", None) or "utf-8"
     try:
@@ -321,6 +371,7 @@ def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple
     delimiter = getattr(opt, "delimiter", None) or _sniff(text)
     ids: list[str] = []
     scores: list[float] = []
+    labels: Optional[list[str]] = None if div_spec is None else []
     seen: dict[str, int] = {}
     with _field_limit():
         records = _records(text, delimiter, path)
@@ -328,11 +379,16 @@ def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple
         if first is None:
             msg = f"{path}: no entrants (expected rows of id,score)"
             raise CliError(msg)
+        where = f"{path} line {first[0]}"
         is_header, id_col, score_col = _columns(
-            first[1], id_spec, score_spec, header, f"{path} line {first[0]}"
+            first[1], id_spec, score_spec, header, where, isinstance(div_spec, str)
         )
+        div_col = -1
+        if div_spec is not None:
+            div_col = _extra_column(first[1], div_spec, {id_col: "id", score_col: "score"},
+                                    "division", where)
         width = len(first[1])
-        need = max(id_col, score_col) + 1
+        need = max(id_col, score_col, div_col) + 1
         like = "the header" if is_header else f"line {first[0]}"
         rows: Iterable[tuple[int, list[str]]] = records
         if not is_header:
@@ -375,12 +431,19 @@ def read_entrants(path: str, args: Optional[argparse.Namespace] = None) -> tuple
                     )
                 raise CliError(msg)
             seen[entrant] = start if id_col == 0 else _line_of(start, row, id_col)
+            if labels is not None:
+                label = row[div_col].strip()
+                if not label:
+                    line = _line_of(start, row, div_col)
+                    msg = f"{path} line {line}: empty division for id {_short(entrant)}"
+                    raise CliError(msg)
+                labels.append(label)
             ids.append(entrant)
             scores.append(score)
     if not ids:
         msg = f"{path}: no entrants (only a header line)"
         raise CliError(msg)
-    return ids, scores
+    return Entrants(ids, scores, labels)
 
 
 def _line_of(start: int, row: list[str], col: int) -> int:

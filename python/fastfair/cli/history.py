@@ -14,6 +14,9 @@ within a lottery, pool order (the order in which entrants first joined). Columns
     cumulative_wins       wins up to and including that lottery
     cumulative_deserved   deserved seats up to and including that lottery
 
+A pool with lotteries drawn by division (``--division-column``) has one more column,
+``division``, right after ``id``: the entrant's division in that lottery (empty for an
+undivided lottery, and for a member listed by ``--all-members`` who did not enter).
 Floats are printed as the shortest decimal that parses back to the exact float64.
 """
 
@@ -28,6 +31,7 @@ from typing import IO, Any, Union
 
 import numpy as np
 
+from .divisions import member_divisions
 from .errors import CliError
 
 __all__ = ["HISTORY_COLUMNS", "add_parser", "write_history"]
@@ -74,6 +78,8 @@ def write_history(
     n_lotteries = scores.shape[1] if scores.ndim == 2 else 0
     # who had entered this lottery or an earlier one (for --all-members)
     entered_by = np.logical_or.accumulate(scores > 0, axis=1) if all_members else None
+    labels = [member_divisions(pool, t) for t in range(n_lotteries)]
+    divided = any(x is not None for x in labels)
     if entered_by is not None and n_lotteries:
         # retired members (when the pool records them) are listed up to the last
         # lottery they entered: they never enter again
@@ -87,7 +93,8 @@ def write_history(
 
     def emit(fh: IO[str]) -> int:
         writer = csv.writer(fh, lineterminator="\n")
-        writer.writerow(HISTORY_COLUMNS)
+        writer.writerow(HISTORY_COLUMNS if not divided else
+                        (*HISTORY_COLUMNS[:2], "division", *HISTORY_COLUMNS[2:]))
         n_rows = 0
         for t in range(n_lotteries):
             if entered_by is not None:
@@ -104,8 +111,15 @@ def write_history(
             )
             number = t + 1
             # str(float) is the shortest round-trip repr
+            lab = labels[t]
+
+            def division(i: int) -> tuple[str, ...]:
+                if not divided:
+                    return ()
+                return ("" if lab is None or lab[i] is None else str(lab[i]),)
+
             writer.writerows(
-                (number, ids[i], s, p, d, w, cw, cd)
+                (number, ids[i], *division(i), s, p, d, w, cw, cd)
                 for i, s, p, d, w, cw, cd in zip(rows.tolist(), *cols)
             )
             n_rows += rows.size

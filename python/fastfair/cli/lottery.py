@@ -4,8 +4,10 @@
                              [--out WINNERS.csv] [--create] [--expect-lottery N]
                              [--waitlist M [--waitlist-out WAITLIST.csv]]
                              [--lock-timeout SECONDS]
+    fastfair lottery draw    POOL ENTRANTS.csv --division-column COL -k F=50 -k M=50 ...
     fastfair lottery decline POOL ID [--expect-lottery N] [--lock-timeout SECONDS]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
+                             [--division-column COL -k LABEL=SEATS ...]
     fastfair lottery verify  POOL
     fastfair lottery history POOL [--out HISTORY.csv]
     fastfair lottery report  POOL [--html AUDIT.html]
@@ -23,7 +25,10 @@ N-1 lotteries, so re-running a year's draw never records a second lottery.
 
 The entrants CSV: one row per entrant with an id and a score (tickets, weight); a header
 line is optional, the delimiter (comma, semicolon, tab) is detected, extra columns are
-ignored; see --id-column, --score-column, --delimiter and --encoding.
+ignored; see --id-column, --score-column, --delimiter and --encoding. Divisions
+(--division-column COL names the column of each entrant's division, and -k LABEL=SEATS,
+once per division, its seats): every division gets exactly its seats, and fairness
+across lotteries runs within each division.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .argtypes import positive_int, whole_number
+from .argtypes import positive_int
+from . import divisions
 from . import outputs as out_files
 from .errors import CliError, EXIT_CODES_HELP, NotWritableError, UnexpectedStateError
-from .files import add_csv_options, csv_text, read_entrants
+from .files import Entrants, add_csv_options, csv_text, read_entrant_table
 from .locking import add_lock_option, pool_lock
 from .staging import StagedOutputs, check_output_path
 
@@ -61,8 +67,7 @@ def add_parser(sub: Any) -> None:
     def common(q: argparse.ArgumentParser) -> None:
         q.add_argument("pool", help="the pool file (created by `draw --create`)")
         q.add_argument("entrants", help="CSV file of entrants: an id and a score per row")
-        q.add_argument("-k", "--winners", type=whole_number, required=True, dest="k",
-                       help="number of winners of this lottery")
+        divisions.add_options(q)
         q.add_argument("--out", help="CSV file to write (default: standard output)")
         add_csv_options(q)
 
@@ -76,9 +81,12 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--seed-string", default=None, metavar="TEXT",
                    help="a published string (lottery numbers, a beacon value) whose "
                         "SHA-256 gives the 64-bit seed; recorded with the lottery")
-    d.add_argument("--waitlist", type=whole_number, default=0, metavar="M",
+    d.add_argument("--waitlist", type=divisions.seats_value, action="append",
+                   default=None, metavar="M|LABEL=M",
                    help="also draw M ordered alternates among those who did not win, "
-                        "by the same fairness rule (see `lottery decline`)")
+                        "by the same fairness rule (see `lottery decline`); with "
+                        "--division-column M alternates in every division, or "
+                        "--waitlist LABEL=M per division")
     d.add_argument("--waitlist-out", default=None, metavar="FILE",
                    help="CSV file of the waitlist (position, id, lottery, seed)")
     d.add_argument("--create", action="store_true",
@@ -229,15 +237,25 @@ def _record_and_publish(
 # ---------------------------------------------------------------------------- commands
 
 
-def _odds(
-    args: argparse.Namespace, pool: Any, ids: list[str], scores: list[float]
-) -> int:
+def _read_entrants(args: argparse.Namespace) -> Entrants:
+    """The entrants file, its divisions checked against ``-k`` (``args.k`` becomes one
+    int, or label -> seats with ``--division-column``)."""
+    args.k = divisions.resolve_seats(args)
+    args.waitlist = divisions.resolve_waitlist(args)
+    table = read_entrant_table(args.entrants, args)
+    divisions.check_field(table, args.k, args.entrants)
+    return table
+
+
+def _odds(args: argparse.Namespace, pool: Any, table: Entrants) -> int:
+    ids, scores = table.ids, table.scores
     try:
-        pi = pool.preview(np.asarray(scores), args.k, ids=ids)
+        pi = pool.preview(np.asarray(scores), args.k, ids=ids,
+                          **divisions.library_kwargs(table))
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
     text = out_files.odds_text(ids, scores, pi, lottery=pool.n_lotteries + 1,
-                               seed=getattr(args, "seed", None))
+                               seed=getattr(args, "seed", None), divisions=table.divisions)
     _publish(text, args.out, "odds file")
     return 0
 
@@ -245,8 +263,7 @@ def _odds(
 def _run_preview(args: argparse.Namespace) -> int:
     _check_outputs(args)
     pool = _load_pool(args.pool, args.create)
-    ids, scores = read_entrants(args.entrants, args)
-    return _odds(args, pool, ids, scores)
+    return _odds(args, pool, _read_entrants(args))
 
 
 def _check_expected_lottery(pool: Any, args: argparse.Namespace) -> None:
@@ -264,47 +281,48 @@ def _check_expected_lottery(pool: Any, args: argparse.Namespace) -> None:
 
 
 def _draw(
-    pool: Any, args: argparse.Namespace, ids: list[str], scores: list[float]
+    pool: Any, args: argparse.Namespace, table: Entrants
 ) -> tuple[Any, Any, list[str]]:
     """Run the lottery in memory: (probabilities, winners mask, notes for stderr)."""
+    ids, scores = table.ids, table.scores
+    by_division = divisions.library_kwargs(table)
     try:
-        pi = pool.preview(np.asarray(scores), args.k, ids=ids)
+        pi = pool.preview(np.asarray(scores), args.k, ids=ids, **by_division)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             seed = args.seed_string if args.seed_string is not None else args.seed
             won = pool.run_lottery(np.asarray(scores), args.k, seed=seed, ids=ids,
-                                   waitlist=args.waitlist)
+                                   waitlist=args.waitlist, **by_division)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
     return pi, won, [str(w.message) for w in caught]
 
 
-def _winners_text(
-    pool: Any, ids: list[str], scores: list[float], pi: Any, won: Any
-) -> str:
+def _winners_text(pool: Any, table: Entrants, pi: Any, won: Any) -> str:
     seed, seed_string = out_files.pool_seed(pool)
     return out_files.winners_text(
-        ids, scores, pi, won, lottery=pool.n_lotteries, seed=seed, seed_string=seed_string
+        table.ids, table.scores, pi, won, lottery=pool.n_lotteries, seed=seed,
+        seed_string=seed_string, divisions=table.divisions,
     )
 
 
 def _run_draw(args: argparse.Namespace) -> int:
     _check_outputs(args)
     check_pool_path(args.pool, args.create)
-    ids, scores = read_entrants(args.entrants, args)
+    table = _read_entrants(args)
     if args.preview:
         pool = _load_pool(args.pool, args.create, args.name)
         _check_expected_lottery(pool, args)
-        return _odds(args, pool, ids, scores)
+        return _odds(args, pool, table)
     with pool_lock(args.pool, args.lock_timeout):
         pool = _load_pool(args.pool, args.create, args.name)
         _check_expected_lottery(pool, args)
         before = pickle.dumps(pool, protocol=pickle.HIGHEST_PROTOCOL)
-        pi, won, notes = _draw(pool, args, ids, scores)
-        text = _winners_text(pool, ids, scores, pi, won)
+        pi, won, notes = _draw(pool, args, table)
+        text = _winners_text(pool, table, pi, won)
         outputs = {} if args.out is None else {args.out: (text, "winners file")}
         if args.waitlist_out is not None:
-            outputs[args.waitlist_out] = (_waitlist_text(pool), "waitlist file")
+            outputs[args.waitlist_out] = (out_files.waitlist_text(pool), "waitlist file")
         _record_and_publish(args, pool, before, outputs)
     if args.out is None:
         sys.stdout.write(text)
@@ -313,19 +331,13 @@ def _run_draw(args: argparse.Namespace) -> int:
     print(
         f"recorded lottery {pool.n_lotteries} of pool {pool.name!r} ({args.pool}): "
         f"{int(np.count_nonzero(won))} winner(s) among "
-        f"{sum(1 for s in scores if s > 0)} entrant(s), seed {int(pool.seeds[-1])}"
+        f"{sum(1 for s in table.scores if s > 0)} entrant(s), seed {int(pool.seeds[-1])}"
         + (f", {len(pool.waitlist())} alternate(s) on the waitlist" if args.waitlist else ""),
         file=sys.stderr,
     )
+    for line in divisions.summary_lines(divisions.division_info(pool)):
+        print(line, file=sys.stderr)
     return 0
-
-
-def _waitlist_text(pool: Any) -> str:
-    """The last lottery's waitlist as CSV: position (1 = first alternate), id,
-    lottery, seed."""
-    seed, _text = out_files.pool_seed(pool)
-    rows = [(j + 1, x, pool.n_lotteries, seed) for j, x in enumerate(pool.waitlist())]
-    return csv_text(["position", "id", "lottery", "seed"], rows)
 
 
 def _run_decline(args: argparse.Namespace) -> int:
@@ -344,17 +356,23 @@ def _run_decline(args: argparse.Namespace) -> int:
         except (ValueError, TypeError) as exc:
             raise CliError(str(exc)) from None
         _save_pool(pool, args.pool)
-    print(f"{args.entrant} declined lottery {pool.n_lotteries}: the seat goes to {got}")
+    label = (divisions.labels_of(pool, [got]) or [None])[0]
+    print(f"{args.entrant} declined lottery {pool.n_lotteries}: the seat goes to {got}"
+          + (f" (division {label})" if label is not None else ""))
     return 0
 
 
 def _run_verify(args: argparse.Namespace) -> int:
     pool = _load_pool(args.pool, create=False)
     report = pool.verify()
-    if report:
-        print(f"ok: all {report.n_lotteries} lotteries of {args.pool} re-derive exactly")
+    divided, quota_problems = divisions.check_quotas(pool)
+    mismatches = sorted([*report.mismatches, *quota_problems])
+    if not mismatches:
+        print(f"ok: all {report.n_lotteries} lotteries of {args.pool} re-derive exactly"
+              + (f"; each division of the {divided} lotter{'y' if divided == 1 else 'ies'}"
+                 " drawn by division got exactly its seats" if divided else ""))
         return 0
-    for index, what in report.mismatches:
+    for index, what in mismatches:
         print(f"lottery {index + 1}: {what}")
-    print(f"FAILED: {len(report.mismatches)} mismatch(es) in {args.pool}")
+    print(f"FAILED: {len(mismatches)} mismatch(es) in {args.pool}")
     return 1

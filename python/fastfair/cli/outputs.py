@@ -1,4 +1,4 @@
-"""The CSV files a lottery publishes: ``winners.csv`` and ``odds.csv``.
+"""The CSV files a lottery publishes: ``winners.csv``, ``odds.csv`` and ``waitlist.csv``.
 
 Both have the columns ``id,score,probability,lottery,seed``:
 
@@ -14,6 +14,12 @@ Both have the columns ``id,score,probability,lottery,seed``:
 * ``seed_string``, a sixth column present only when the lottery's seed was a string
   (e.g. published lottery numbers or a beacon value): that string; ``seed`` then holds
   the 64-bit seed it hashes to.
+* ``division``, present only for a lottery with divisions (``--division-column``), right
+  after ``id``: the entrant's division label.
+
+``waitlist.csv`` (:func:`waitlist_text`) has the columns ``position,id,lottery,seed``
+(position 1 = the first alternate); for a lottery drawn by division ``division`` follows
+``id`` and positions count within each division.
 
 The writers take a path or an open text file and write straight to it; they never
 rename anything (the draw command writes temporary files and renames them itself).
@@ -24,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections import Counter
 from typing import IO, Any, Iterable, Optional, Sequence, Union
 
 import numpy as np
@@ -33,6 +40,7 @@ __all__ = [
     "format_float",
     "odds_text",
     "pool_seed",
+    "waitlist_text",
     "winners_text",
     "write_odds",
     "write_winners",
@@ -86,6 +94,7 @@ def _rows(
     seed_text: str,
     keep: Optional[Any] = None,
     seed_string: Optional[str] = None,
+    divisions: Optional[Sequence[str]] = None,
 ) -> Iterable[tuple[object, ...]]:
     s = np.asarray(scores, dtype=np.float64)
     p = np.asarray(probabilities, dtype=np.float64)
@@ -94,6 +103,9 @@ def _rows(
             f"ids, scores and probabilities must have the same length, got "
             f"{len(ids)}, {s.shape[0]}, {p.shape[0]}"
         )
+        raise ValueError(msg)
+    if divisions is not None and len(divisions) != len(ids):
+        msg = f"divisions must have one label per entrant ({len(ids)}), got {len(divisions)}"
         raise ValueError(msg)
     index: Iterable[int]
     if keep is None:
@@ -106,15 +118,19 @@ def _rows(
         index = np.flatnonzero(mask).tolist()
     # tolist() gives Python floats, whose str() is the shortest round-trip repr
     sl, pl = s.tolist(), p.tolist()
-    if seed_string is not None:
-        return ((ids[i], repr(sl[i]), repr(pl[i]), int(lottery), seed_text, seed_string)
-                for i in index)
-    return ((ids[i], repr(sl[i]), repr(pl[i]), int(lottery), seed_text) for i in index)
+    tail = () if seed_string is None else (seed_string,)
+    if divisions is not None:
+        return ((ids[i], divisions[i], repr(sl[i]), repr(pl[i]), int(lottery), seed_text,
+                 *tail) for i in index)
+    return ((ids[i], repr(sl[i]), repr(pl[i]), int(lottery), seed_text, *tail)
+            for i in index)
 
 
 def _write(target: Target, rows: Iterable[Sequence[object]],
-           seed_string: Optional[str] = None) -> int:
-    header = COLUMNS if seed_string is None else (*COLUMNS, "seed_string")
+           seed_string: Optional[str] = None, divided: bool = False) -> int:
+    header: tuple[str, ...] = COLUMNS if seed_string is None else (*COLUMNS, "seed_string")
+    if divided:
+        header = (header[0], "division", *header[1:])
 
     def emit(fh: IO[str]) -> int:
         writer = csv.writer(fh, lineterminator="\n")
@@ -141,6 +157,7 @@ def write_winners(
     lottery: int,
     seed: Union[int, str],
     seed_string: Optional[str] = None,
+    divisions: Optional[Sequence[str]] = None,
 ) -> int:
     """Write ``winners.csv``: one row per winner, in the order of ``ids``.
 
@@ -157,6 +174,9 @@ def write_winners(
         64-bit seed by fastfair's documented rule).
     seed_string : str, optional
         The string the 64-bit ``seed`` came from; adds the ``seed_string`` column.
+    divisions : sequence of str, optional
+        Every entrant's division label (a lottery with divisions); adds the
+        ``division`` column after ``id``.
 
     Returns
     -------
@@ -164,8 +184,9 @@ def write_winners(
         The number of rows (winners) written.
     """
     seed_text, text = _seed_columns(seed, seed_string)
-    rows = _rows(ids, scores, probabilities, lottery, seed_text, keep=won, seed_string=text)
-    return _write(target, rows, text)
+    rows = _rows(ids, scores, probabilities, lottery, seed_text, keep=won, seed_string=text,
+                 divisions=divisions)
+    return _write(target, rows, text, divisions is not None)
 
 
 def write_odds(
@@ -177,16 +198,18 @@ def write_odds(
     lottery: int,
     seed: Optional[Union[int, str]] = None,
     seed_string: Optional[str] = None,
+    divisions: Optional[Sequence[str]] = None,
 ) -> int:
     """Write ``odds.csv``: one row per entrant (every row of ``ids``), in that order.
 
     ``lottery`` is the number the lottery will have (or has) in the pool; ``seed`` is
-    the draw's seed when known (else the column is empty), as for
-    :func:`write_winners`. Returns the rows written.
+    the draw's seed when known (else the column is empty) and ``divisions`` every
+    entrant's division, as for :func:`write_winners`. Returns the rows written.
     """
     seed_text, text = _seed_columns(seed, seed_string)
-    rows = _rows(ids, scores, probabilities, lottery, seed_text, seed_string=text)
-    return _write(target, rows, text)
+    rows = _rows(ids, scores, probabilities, lottery, seed_text, seed_string=text,
+                 divisions=divisions)
+    return _write(target, rows, text, divisions is not None)
 
 
 def winners_text(*args: Any, **kwargs: Any) -> str:
@@ -201,3 +224,23 @@ def odds_text(*args: Any, **kwargs: Any) -> str:
     buf = io.StringIO()
     write_odds(buf, *args, **kwargs)
     return buf.getvalue()
+
+
+def waitlist_text(pool: Any) -> str:
+    """The last lottery's waitlist as CSV (see the module docstring)."""
+    from .divisions import labels_of
+    from .files import csv_text
+
+    seed, _text = pool_seed(pool)
+    alternates = pool.waitlist()
+    labels = labels_of(pool, alternates)
+    if labels is None:
+        return csv_text(["position", "id", "lottery", "seed"],
+                        [(j + 1, x, pool.n_lotteries, seed)
+                         for j, x in enumerate(alternates)])
+    place: Counter[Optional[str]] = Counter()
+    rows: list[tuple[object, ...]] = []
+    for x, label in zip(alternates, labels):
+        place[label] += 1
+        rows.append((place[label], x, label, pool.n_lotteries, seed))
+    return csv_text(["position", "id", "division", "lottery", "seed"], rows)

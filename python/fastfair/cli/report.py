@@ -1,7 +1,8 @@
 """``fastfair lottery report POOL [--html FILE]``: a readable audit of a pool.
 
 For every lottery: its entrants (and how many were new), the number of winners k, the
-seed, the SHA-256 input hash of the lottery's ids and scores, the largest
+divisions (when drawn by division: each one's seats, entrants and largest
+|wins - deserved| after the lottery among its entrants), the seed, the SHA-256 input hash of the lottery's ids and scores, the largest
 |wins - deserved| after it, the waitlist and the declines (when the pool records them),
 and whether ``verify`` re-derives it exactly. ``--html FILE`` also writes the same
 audit as one self-contained HTML page. Exit status 0 when every lottery verifies, 1
@@ -32,6 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from .divisions import division_info, member_divisions
 from .errors import CliError
 
 __all__ = [
@@ -183,6 +185,29 @@ def _entrants(v: LotteryView) -> Field:
 def _winners(v: LotteryView) -> Field:
     k = int(v.pool.lottery_sizes[v.t])
     return Field("winners (k)", f"{k:,}")
+
+
+@lottery_field("divisions")
+def _divisions(v: LotteryView) -> Optional[Field]:
+    """A lottery drawn by division: per division its seats, entrants and the largest
+    |wins - deserved| after it among that division's entrants."""
+    info = division_info(v.pool, v.t)
+    if info is None:
+        return None
+    labels = member_divisions(v.pool, v.t) or []
+    if "deviation" not in v.cache:  # wins - deserved after each lottery, per member
+        v.cache["deviation"] = np.abs(
+            np.cumsum(v.winners, axis=1, dtype=np.float64)
+            - np.cumsum(v.pool.deserved, axis=1))
+    after = v.cache["deviation"][:, v.t]
+    worst: dict[str, float] = {}
+    for j, label in enumerate(labels):
+        if label is not None:
+            worst[label] = max(worst.get(label, 0.0), float(after[j]))
+    items = [f"{label}: {int(d['k']):,} of {int(d['entrants']):,} (max |wins - deserved| "
+             f"{worst.get(label, 0.0):.3f})" for label, d in info.items()]
+    return Field("divisions: seats of entrants", _count(len(items), "division"),
+                 items=items)
 
 
 @lottery_field("seed")

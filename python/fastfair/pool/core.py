@@ -6,17 +6,19 @@ import contextlib
 import os
 import threading
 import warnings
-from typing import Any, Iterable, Iterator, Optional, Sequence, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .. import _core, _pandas
 from .._seed import StrSeedLike
+from .._validate import as_float_vector
+from . import divisions as _divisions
 from . import draw as _draw
 from . import waitlist as _waitlist
 from .audit import AuditReport, audit
-from .fileformat import READ_VERSIONS, SAVE_VERSION, dense_to_sparse, load_state, save_state
+from .fileformat import READ_VERSIONS, dense_to_sparse, load_state, save_state, version_of
 from .members import Members
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -70,6 +72,7 @@ class LotteryPool:
         self._seed_strings: list[Optional[str]] = []
         self._waitlists: list[list[int]] = []  # per lottery: alternates' positions
         self._declines: list[list[tuple[int, Optional[int]]]] = []  # (decliner, by)
+        self._division_labels: list[Optional[list[str]]] = []  # per lottery, sorted
         self._busy = threading.Lock()
 
     @contextlib.contextmanager
@@ -156,10 +159,17 @@ class LotteryPool:
         dict
             ``lottery`` (1-based number), ``k``, ``entrants`` (scores > 0),
             ``pool_size`` (members at that lottery), ``seed`` (the 64-bit seed) and
-            ``seed_string`` (the str seed, or None).
+            ``seed_string`` (the str seed, or None), and ``divisions``: None for an
+            undivided lottery, else ``{label: {"k": seats, "entrants": count}}`` in
+            code order (docs/divisions.md).
         """
         t = self._lottery_index(t)
         pool_size, _pos, scores, _pi, _won = self._core.column(t)
+        codes, seats = self._core.column_divisions(t)
+        labels = self._division_labels[t]
+        per = None if labels is None else {
+            x: {"k": int(seats[j]), "entrants": int(np.count_nonzero(scores[codes == j] > 0))}
+            for j, x in enumerate(labels)}
         return {
             "lottery": t + 1,
             "k": int(self.lottery_sizes[t]),
@@ -167,7 +177,20 @@ class LotteryPool:
             "pool_size": int(pool_size),
             "seed": int(self.seeds[t]),
             "seed_string": self._seed_strings[t],
+            "divisions": per,
         }
+
+    def division_labels(self, t: int = -1) -> list[Optional[str]]:
+        """Each pool member's division label at lottery ``t`` (default: the last), in
+        pool order; None for members who did not enter it (score 0) and for every
+        member of an undivided lottery. Members may change division between
+        lotteries (their running totals are their own: docs/divisions.md)."""
+        with self._exclusive():
+            tt = self._lottery_index(t)
+            _size, pos, scores, _pi, _won = self._core.column(tt)
+            codes, _seats = self._core.column_divisions(tt)
+            return _divisions.member_labels(self.n_entrants, pos, scores, codes,
+                                            self._division_labels[tt])
 
     @property
     def cumulative_deserved(self) -> NDArray[np.float64]:
@@ -197,13 +220,17 @@ class LotteryPool:
 
     # ---- lotteries ---------------------------------------------------------------
     def preview(
-        self, scores: ArrayLike, k: int, ids: Optional[Iterable[Union[str, int]]] = None
+        self,
+        scores: ArrayLike,
+        k: Union[int, Mapping[Union[str, int], int]],
+        ids: Optional[Iterable[Union[str, int]]] = None,
+        divisions: Optional[Iterable[Union[str, int]]] = None,
     ) -> NDArray[np.float64]:
         """The win probabilities a lottery with these scores would use; no draw.
 
         Parameters
         ----------
-        scores, k, ids
+        scores, k, ids, divisions
             As for :meth:`run_lottery`.
 
         Returns
@@ -216,7 +243,8 @@ class LotteryPool:
         id_list = _pandas.ids_list(_pandas.series_ids(series, ids))
         with self._exclusive():
             entries = self._members.align(scores, id_list, self.n_entrants)
-            pi = _draw.preview(self._core, entries, k)
+            dplan = self._division_plan(scores, k, divisions, series)
+            pi = _draw.preview(self._core, entries, k, dplan)
         return _pandas.rewrap(pi, series)  # type: ignore[no-any-return]
 
     def run_lottery(
@@ -225,7 +253,8 @@ class LotteryPool:
         k: int,
         seed: StrSeedLike = None,
         ids: Optional[Iterable[Union[str, int]]] = None,
-        waitlist: int = 0,
+        waitlist: Union[int, Mapping[Union[str, int], int]] = 0,
+        divisions: Optional[Iterable[Union[str, int]]] = None,
     ) -> NDArray[np.int8]:
         """Run one lottery: draw exactly ``k`` winners and record everything.
 
@@ -236,9 +265,12 @@ class LotteryPool:
             member in pool order, ``n >= n_entrants``; extra entries are new members.
             Weighted lotteries: an entrant with twice the score deserves twice the
             seats (capped at one seat per lottery).
-        k : int
+        k : int, or mapping division label -> int
             Number of winners, ``0 <= k <= number of scores > 0``. ``k`` equal to
             that number: everyone who entered wins (recorded like any lottery).
+            With ``divisions``: the seats of each division (every label of an
+            entrant must be a key, every key must label a row; ``0 <= seats <=``
+            the division's entrants).
         seed : int, str, numpy.random.Generator or None
             An int in ``[0, 2**64)`` seeds the portable C++ generator; None or a
             Generator first draws a 64-bit seed. A str (e.g. the published lottery
@@ -260,7 +292,17 @@ class LotteryPool:
             win (``0 <= waitlist <= entrants - k``), by the same fairness rule: each
             alternate is a fair one-seat draw among those still waiting, from a seed
             derived from the lottery's seed (docs/waitlists.md). Read them with
-            :meth:`waitlist`; :meth:`decline` promotes them.
+            :meth:`waitlist`; :meth:`decline` promotes them. With ``divisions``: an
+            int is that many alternates per division, a mapping ``label -> count``
+            sets each division's own (absent labels: 0); each division's alternates
+            are drawn among its own entrants (docs/divisions.md).
+        divisions : sequence of str (or of integer labels), optional
+            The division of each row of ``scores`` (e.g. ``"F"``, ``"M"``,
+            ``"masters"``; a pandas Series is fine). Deserved seats, fair
+            probabilities and the draw then run within each division, so every
+            division gets exactly its seats; an entrant's running totals are its
+            own, whichever division it enters (docs/divisions.md). Read them back
+            with :meth:`lottery_info` and :meth:`division_labels`.
 
         Returns
         -------
@@ -281,8 +323,14 @@ class LotteryPool:
         scores, series = _pandas.unwrap(scores)
         id_list = _pandas.ids_list(_pandas.series_ids(series, ids))
         with self._exclusive():
-            winners = self._run_lottery(scores, k, seed, id_list, waitlist)
+            winners = self._run_lottery(scores, k, seed, id_list, waitlist, divisions, series)
         return _pandas.rewrap(winners, series)  # type: ignore[no-any-return]
+
+    def _division_plan(self, scores: Any, k: Any, divisions: Any,
+                       series: Any) -> Optional[_divisions.DivisionPlan]:
+        if divisions is None and not isinstance(k, Mapping):
+            return None
+        return _divisions.plan(divisions, k, as_float_vector(scores, "scores"), series)
 
     def _run_lottery(
         self,
@@ -291,8 +339,13 @@ class LotteryPool:
         seed: StrSeedLike,
         ids: Optional[Sequence[str]],
         waitlist: Any = 0,
+        divisions: Any = None,
+        series: Any = None,
     ) -> NDArray[np.int8]:
         entries = self._members.align(scores, ids, self.n_entrants)
+        dplan = self._division_plan(scores, k, divisions, series)
+        if dplan is not None:
+            return self._run_divided(entries, dplan, seed, ids, waitlist)
         m = _draw.as_count(waitlist, "waitlist")
         kk = _draw.as_count(k)
         entered = int(np.count_nonzero(
@@ -301,10 +354,21 @@ class LotteryPool:
             msg = (f"waitlist must be <= entrants - k = {entered - kk} (the entrants who "
                    f"do not win), got {m}")
             raise ValueError(msg)
-        n_before = self.n_entrants
-        t_before = self.n_lotteries
+        winners, seed_string = _draw.draw(self._core, entries, k, seed,
+                                          self._warn_new_members(entries, 5))
+        self._members.extend(entries.new_ids, ids is not None)
+        self._seed_strings.append(seed_string)
+        self._waitlists.append(self._draw_alternates(m) if m else [])
+        self._declines.append([])
+        self._division_labels.append(None)
+        return winners
 
-        def warn_new_members() -> None:
+    def _warn_new_members(self, entries: Any, stacklevel: int) -> Any:
+        """The warning (run just before the commit) about members joining a pool with
+        past lotteries; ``stacklevel`` points at the user's call."""
+        n_before, t_before = self.n_entrants, self.n_lotteries
+
+        def warn() -> None:
             n_new = entries.n_total - n_before
             if n_new > 0 and t_before > 0:
                 msg = (
@@ -312,13 +376,22 @@ class LotteryPool:
                     f"win probabilities and wins in the {t_before} earlier "
                     "lotteries are set to zero"
                 )
-                warnings.warn(msg, UserWarning, stacklevel=5)
+                warnings.warn(msg, UserWarning, stacklevel=stacklevel)
 
-        winners, seed_string = _draw.draw(self._core, entries, k, seed, warn_new_members)
+        return warn
+
+    def _run_divided(self, entries: Any, dplan: _divisions.DivisionPlan, seed: StrSeedLike,
+                     ids: Optional[Sequence[str]], waitlist: Any) -> NDArray[np.int8]:
+        counts = _divisions.waitlist_counts(waitlist, dplan)
+        winners, seed_string = _draw.draw(self._core, entries, None, seed,
+                                          self._warn_new_members(entries, 6), dplan)
         self._members.extend(entries.new_ids, ids is not None)
         self._seed_strings.append(seed_string)
-        self._waitlists.append(self._draw_alternates(m) if m else [])
+        t = self.n_lotteries - 1
+        self._waitlists.append(_waitlist.draw_division_alternates(
+            self._core, t, counts) if counts.any() else [])
         self._declines.append([])
+        self._division_labels.append(list(dplan.labels))
         return winners
 
     def _draw_alternates(self, m: int) -> list[int]:
@@ -359,6 +432,9 @@ class LotteryPool:
 
     def decline(self, entrant: Union[str, int], t: int = -1) -> Union[str, int]:
         """A winner of lottery ``t`` declines the seat: it goes to the next alternate.
+
+        In a divided lottery the seat goes to the next alternate of the decliner's
+        division, so every division keeps exactly its seats.
 
         Accounting: the replacement is counted as a winner of lottery ``t`` (the win
         enters its wins and so its future odds); the decliner is counted as not having
@@ -402,8 +478,17 @@ class LotteryPool:
                 msg = f"entrant: {entrant!r} is not a winner of lottery {tt + 1}"
                 raise ValueError(msg)
             promoted = {r for _d, r in self._declines[tt] if r is not None}
+            codes, _seats = self._core.column_divisions(tt)
+            same = codes[where[pos] - start] if codes.size else None  # the division
             nxt = next((a for a in self._waitlists[tt]
-                        if a not in promoted and winners[where[a]] == 0), None)
+                        if a not in promoted and winners[where[a]] == 0
+                        and (same is None or codes[where[a] - start] == same)), None)
+            if nxt is None and same is not None:
+                label = (self._division_labels[tt] or [])[int(same)]
+                msg = (f"entrant: no alternate of division {label!r} of lottery {tt + 1} is "
+                       f"still waiting, so {entrant!r} keeps the seat (draw with a longer "
+                       "waitlist for that division)")
+                raise ValueError(msg)
             if nxt is None:
                 msg = (f"entrant: no alternate of lottery {tt + 1} is still waiting, so "
                        f"{entrant!r} keeps the seat (draw with a longer waitlist)")
@@ -411,9 +496,10 @@ class LotteryPool:
             winners = winners.copy()
             winners[where[pos]] = 0
             winners[where[nxt]] = 1
-            state[7] = winners
             core = _core.LotteryPoolCore()
-            core.restore(*state)
+            sizes, lengths, ks, seeds, positions, scores = state[:6]
+            core.restore(sizes, lengths, ks, seeds, positions, scores, state[6], winners,
+                         *self._core.division_state())
             self._core = core
             self._declines[tt].append((pos, nxt))
             return self._members.label(nxt)
@@ -498,12 +584,13 @@ class LotteryPool:
             "retired": self._members.retired_state(),
             "waitlists": [list(w) for w in self._waitlists],
             "declines": [[[d, r] for d, r in ds] for ds in self._declines],
+            **_divisions.state_of(self._core, self._division_labels),
         }
 
     @classmethod
     def _from_state(cls, st: dict[str, Any]) -> LotteryPool:
         pool = cls(st["name"])
-        pool._core, pool._members, pool._seed_strings = _restored(st)
+        pool._core, pool._members, pool._seed_strings, pool._division_labels = _restored(st)
         pool._waitlists, pool._declines = _waitlist.check_records(
             st.get("waitlists"), st.get("declines"), pool.n_lotteries, pool.n_entrants)
         return pool
@@ -511,7 +598,7 @@ class LotteryPool:
     def __getstate__(self) -> dict[str, Any]:
         with self._exclusive():
             st = self._state()
-        st["format"] = SAVE_VERSION
+        st["format"] = version_of(st)
         return st
 
     def __setstate__(self, st: dict[str, Any]) -> None:
@@ -532,12 +619,12 @@ class LotteryPool:
         if busy is None:  # unpickling: a fresh object
             self._busy = threading.Lock()
         with self._exclusive():
-            core, members, seed_strings = _restored(st)
+            core, members, seed_strings, division_labels = _restored(st)
             waitlists, declines = _waitlist.check_records(
                 st.get("waitlists"), st.get("declines"), int(core.n_lotteries),
                 int(core.n_entrants))
             self._name, self._core, self._members = name, core, members
-            self._seed_strings = seed_strings
+            self._seed_strings, self._division_labels = seed_strings, division_labels
             self._waitlists, self._declines = waitlists, declines
 
     def to_json(self) -> str:
@@ -564,8 +651,9 @@ class LotteryPool:
         The file is written to a temporary file in the same directory, flushed and
         fsynced, then renamed over ``path``: a crash leaves either the old or the new
         file, never a mix. Floats are stored as raw little-endian float64 (bit-exact).
-        The format (version :data:`~fastfair.pool.fileformat.SAVE_VERSION`) is
-        described in docs/pool-format.md.
+        The format (version :data:`~fastfair.pool.fileformat.SAVE_VERSION`, or
+        :data:`~fastfair.pool.fileformat.DIVISIONS_VERSION` for a pool with a divided
+        lottery) is described in docs/pool-format.md.
         """
         with self._exclusive():
             save_state(path, self._state(), self.n_entrants)
@@ -642,10 +730,12 @@ def _seed_strings(st: dict[str, Any], n_lotteries: int) -> list[Optional[str]]:
     return list(raw)
 
 
-def _restored(st: dict[str, Any]) -> tuple[Any, Members, list[Optional[str]]]:
-    """A new core, members and seed strings from a state dict (format 3, or the dense
-    columns of formats 1-2, converted); ValueError (and nothing built) if any part of
-    it is malformed. Counts are checked before anything is read."""
+def _restored(
+    st: dict[str, Any],
+) -> tuple[Any, Members, list[Optional[str]], list[Optional[list[str]]]]:
+    """A new core, members, seed strings and division labels from a state dict (format
+    3-4, or the dense columns of formats 1-2, converted); ValueError (and nothing
+    built) if any part of it is malformed. Counts are checked before anything is read."""
     if "sizes" not in st and "positions" not in st:
         st = dict(st)
         st.update(dense_to_sparse(
@@ -658,8 +748,9 @@ def _restored(st: dict[str, Any]) -> tuple[Any, Members, list[Optional[str]]]:
     if "ids" not in st:
         msg = "invalid LotteryPool state: no 'ids'"
         raise ValueError(msg)
+    labels, div_arrays = _divisions.restored_state(st, int(arrays[1].size), _state_array)
     core = _core.LotteryPoolCore()
-    core.restore(*arrays)
+    core.restore(*arrays, *div_arrays)
     n_t = int(core.n_lotteries)
     members = Members.restored(st["ids"], int(core.n_entrants), st.get("retired"), n_t)
-    return core, members, _seed_strings(st, n_t)
+    return core, members, _seed_strings(st, n_t), labels

@@ -5,7 +5,10 @@ header length), an ASCII JSON header, the arrays ``sizes, lengths, k, seeds`` (o
 lottery) and ``positions, scores, probabilities, winners`` (the lotteries' sparse
 columns, one after another: only each lottery's entrants), then the SHA-256 of
 everything before it. Versions 1 and 2 (dense columns: one entry per member at each
-lottery; version 2 added ``seed_strings``) still load and are converted.
+lottery; version 2 added ``seed_strings``) still load and are converted. Version 4 is
+version 3 plus divided lotteries (docs/divisions.md): the header's ``division_labels``
+and two more arrays, ``division_k`` and ``division_codes``; it is written only for a
+pool with a divided lottery, so undivided pools stay readable by older releases.
 
 Loading is hostile-input safe: the checksum only proves the file is intact, not that
 it was written by fastfair, so every count in the header is checked (an int, >= 0,
@@ -30,10 +33,13 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: First bytes of a saved pool.
 SAVE_MAGIC = b"FFLOTPL\x00"
-#: Version of the save format written by this release (docs/pool-format.md).
+#: Version of the save format written by this release for pools without divided
+#: lotteries (docs/pool-format.md); unchanged by divisions.
 SAVE_VERSION = 3
+#: Version written for a pool with at least one divided lottery.
+DIVISIONS_VERSION = 4
 #: Versions this release reads (files and pickles).
-READ_VERSIONS = (1, 2, 3)
+READ_VERSIONS = (1, 2, 3, 4)
 _HEAD = struct.Struct("<8sIQ")  # magic, format version, header length
 _DIGEST = 32  # SHA-256
 
@@ -47,6 +53,11 @@ _ARRAYS = (
     ("scores", "<f8", "v"),
     ("probabilities", "<f8", "v"),
     ("winners", "i1", "v"),
+)
+#: Version 4 appends (count in the header: "s" seats, "c" codes):
+_DIVISION_ARRAYS = (
+    ("division_k", "<i8", "s"),
+    ("division_codes", "<u2", "c"),
 )
 #: The dense layout of versions 1 and 2 (``lengths`` = pool size at each lottery).
 _DENSE_ARRAYS = (
@@ -99,9 +110,24 @@ def _write(fh: IO[bytes], digest: Any, chunk: bytes) -> None:
     fh.write(chunk)
 
 
+def version_of(st: dict[str, Any]) -> int:
+    """The version a state is saved (and pickled) in: 4 with a divided lottery, else 3."""
+    labels = st.get("division_labels") or []
+    return DIVISIONS_VERSION if any(x is not None for x in labels) else SAVE_VERSION
+
+
 def save_state(path: PathLike, st: dict[str, Any], n_entrants: int) -> None:
     """Write the state ``st`` (as built by ``LotteryPool._state``) atomically."""
-    arrays = [np.ascontiguousarray(st[key], dtype=dt) for key, dt, _ in _ARRAYS]
+    version = version_of(st)
+    layout = _ARRAYS + (_DIVISION_ARRAYS if version >= 4 else ())
+    arrays = [np.ascontiguousarray(st[key], dtype=dt) for key, dt, _ in layout]
+    extra: dict[str, Any] = {}
+    if version >= 4:
+        extra = {
+            "division_labels": st["division_labels"],
+            "n_division_k": int(arrays[8].size),
+            "n_division_codes": int(arrays[9].size),
+        }
     header = json.dumps(
         {
             "name": st["name"],
@@ -113,12 +139,13 @@ def save_state(path: PathLike, st: dict[str, Any], n_entrants: int) -> None:
             "retired": st["retired"],
             "waitlists": st.get("waitlists"),
             "declines": st.get("declines"),
+            **extra,
         },
         ensure_ascii=True,
     ).encode("ascii")
     with atomic_write(path, "wb") as fh:
         digest = hashlib.sha256()
-        _write(fh, digest, _HEAD.pack(SAVE_MAGIC, SAVE_VERSION, len(header)))
+        _write(fh, digest, _HEAD.pack(SAVE_MAGIC, version, len(header)))
         _write(fh, digest, header)
         for a in arrays:
             _write(fh, digest, a.tobytes())
@@ -209,6 +236,11 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
         header = _parse_header(body[off : off + header_len])
         off += header_len
         counts = {"t": _count(header, "n_lotteries"), "v": _count(header, "n_values")}
+        if version >= 4:
+            counts["s"] = _count(header, "n_division_k")
+            counts["c"] = _count(header, "n_division_codes")
+            if "division_labels" not in header:
+                raise ValueError("the header has no 'division_labels'")
         n_entrants = _count(header, "n_entrants")
         name = header.get("name")
         if not isinstance(name, str):
@@ -219,7 +251,9 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
             raise ValueError("the header has no 'seed_strings'")
         if version >= 3 and "retired" not in header:
             raise ValueError("the header has no 'retired'")
-        layout = _ARRAYS if version >= 3 else _DENSE_ARRAYS
+        layout: tuple[tuple[str, str, str], ...] = _ARRAYS if version >= 3 else _DENSE_ARRAYS
+        if version >= 4:
+            layout = layout + _DIVISION_ARRAYS
         # every array must fit in what is left, checked before reading any of them
         need = sum(np.dtype(dt).itemsize * counts[per] for _, dt, per in layout)
         if need != len(body) - off:
@@ -236,6 +270,8 @@ def load_state(path: PathLike) -> tuple[dict[str, Any], int]:
             "waitlists": header.get("waitlists"),
             "declines": header.get("declines"),
         }
+        if version >= 4:
+            st["division_labels"] = header["division_labels"]
         for key, dtype, per in layout:
             count = counts[per]
             st[key] = np.frombuffer(body, dtype=dtype, count=count, offset=off).copy()

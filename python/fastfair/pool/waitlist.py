@@ -15,12 +15,17 @@ enters its wins and deficits) and the decliner is counted as not having won it (
 deficit stays as if it had lost). Declines are taken for the last lottery only, until
 the next lottery is drawn, because the next lottery's odds are computed from the wins.
 
+A divided lottery (docs/divisions.md) draws each division's alternates among its own
+entrants, divisions in code order, alternate ``j`` of the whole list (numbered across
+divisions) with the seed ``alternate_seed(seed, j)``; a decline promotes the first
+waiting alternate of the decliner's division.
+
 See docs/waitlists.md.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +37,7 @@ __all__ = [
     "WAITLIST_SEED_TAG",
     "alternate_seed",
     "draw_alternates",
+    "draw_division_alternates",
     "original_winners",
     "check_records",
 ]
@@ -56,16 +62,18 @@ def draw_alternates(
     waiting: NDArray[np.bool_],
     m: int,
     seed: int,
+    first: int = 0,
 ) -> list[int]:
     """The ordered alternates (pool positions) of one lottery.
 
     ``cum_deserved`` and ``wins`` are the pool's running totals right after the
     lottery (its draw included, no decline applied); ``waiting`` marks who entered and
-    did not win. Draws ``min(m, waiting.sum())`` alternates.
+    did not win. Draws ``min(m, waiting.sum())`` alternates, numbered from ``first``
+    (their seeds are ``alternate_seed(seed, first + i)``).
     """
     waiting = waiting.copy()
     out: list[int] = []
-    for j in range(m):
+    for j in range(first, first + m):
         rows = np.flatnonzero(waiting)
         if rows.size == 0:
             break
@@ -77,6 +85,26 @@ def draw_alternates(
         pick = int(rows[int(np.flatnonzero(drawn)[0])])
         out.append(pick)
         waiting[pick] = False
+    return out
+
+
+def draw_division_alternates(core: Any, t: int,
+                             counts: Union[Sequence[int], NDArray[np.int64]]) -> list[int]:
+    """The ordered alternates of divided lottery ``t`` of ``core`` (its last one, no
+    decline applied): ``counts[d]`` among the entrants of division ``d`` who did not
+    win, divisions in code order, numbered across divisions."""
+    _size, pos, scores, _pi, won = core.column(t)
+    codes, _seats = core.column_divisions(t)
+    cum, wins, seed = core.cumulative_deserved, core.wins, int(core.seeds[t])
+    out: list[int] = []
+    first = 0
+    for d, m in enumerate(counts):
+        if not m:
+            continue
+        waiting = np.zeros(int(core.n_entrants), dtype=bool)
+        waiting[pos[(codes == d) & (scores > 0) & (won == 0)]] = True
+        out.extend(draw_alternates(cum, wins, waiting, int(m), seed, first))
+        first += int(m)
     return out
 
 
@@ -154,7 +182,10 @@ def audit_records(core: Any, waitlists: Sequence[Sequence[int]],
     todo = [t for t in range(len(waitlists)) if waitlists[t] or declines[t]]
     if not todo:
         return report
+    from .divisions import division_state_prefix
+
     sizes, lengths, ks, seeds, positions, scores, pi, winners = core.state()
+    div_state = core.division_state()
     ends = np.cumsum(lengths)
     extra: list[tuple[int, str]] = []
     settled: set[int] = set()
@@ -166,12 +197,18 @@ def audit_records(core: Any, waitlists: Sequence[Sequence[int]],
         except KeyError:  # a decline names someone who did not enter
             extra.append((t, DECLINE_TEXT))
             continue
+        codes_t, seats_t = core.column_divisions(t)
+        divided = seats_t.size > 0
         if declines[t]:
             settled.add(t)
-            redraw = _core.pipage_round(np.ascontiguousarray(pi[a:b]), int(seeds[t]), -1)
+            if divided:  # re-drawn by the core's own per-division rounding
+                redraw = _redraw_divided(pi[a:b], codes_t, seats_t, int(seeds[t]))
+            else:
+                redraw = _core.pipage_round(np.ascontiguousarray(pi[a:b]), int(seeds[t]), -1)
             if not np.array_equal(redraw, drawn):
                 extra.append((t, REDRAW_TEXT))
-            if not _declines_replay(pos_t, drawn, won_t, waitlists[t], declines[t]):
+            if not _declines_replay(pos_t, drawn, won_t, waitlists[t], declines[t],
+                                    codes_t if divided else None):
                 extra.append((t, DECLINE_TEXT))
         if waitlists[t]:
             w_all = winners[:b].copy()
@@ -179,14 +216,23 @@ def audit_records(core: Any, waitlists: Sequence[Sequence[int]],
             replay = _core.LotteryPoolCore()
             try:
                 replay.restore(sizes[: t + 1], lengths[: t + 1], ks[: t + 1],
-                               seeds[: t + 1], positions[:b], scores[:b], pi[:b], w_all)
+                               seeds[: t + 1], positions[:b], scores[:b], pi[:b], w_all,
+                               *division_state_prefix(div_state, lengths, t))
             except ValueError:  # the undone declines do not give k winners
                 extra.append((t, DECLINE_TEXT))
                 continue
-            waiting = np.zeros(int(replay.n_entrants), dtype=bool)
-            waiting[pos_t[(scores[a:b] > 0) & (drawn == 0)]] = True
-            again = draw_alternates(replay.cumulative_deserved, replay.wins, waiting,
-                                    len(waitlists[t]), int(seeds[t]))
+            if divided:
+                code_of = {int(p): int(c) for p, c in zip(pos_t.tolist(), codes_t.tolist())}
+                listed = [code_of.get(int(x), -1) for x in waitlists[t]]
+                counts = np.bincount([c for c in listed if c >= 0],
+                                     minlength=seats_t.size).tolist()
+                again = (draw_division_alternates(replay, t, counts)
+                         if min(listed) >= 0 else [])
+            else:
+                waiting = np.zeros(int(replay.n_entrants), dtype=bool)
+                waiting[pos_t[(scores[a:b] > 0) & (drawn == 0)]] = True
+                again = draw_alternates(replay.cumulative_deserved, replay.wins, waiting,
+                                        len(waitlists[t]), int(seeds[t]))
             if again != list(waitlists[t]):
                 extra.append((t, WAITLIST_TEXT))
     kept = [(t, msg) for t, msg in report.mismatches
@@ -194,11 +240,22 @@ def audit_records(core: Any, waitlists: Sequence[Sequence[int]],
     return AuditReport(report.n_lotteries, sorted(kept + extra, key=lambda x: x[0]))
 
 
+def _redraw_divided(pi: NDArray[np.float64], codes: NDArray[Any], seats: NDArray[Any],
+                    seed: int) -> NDArray[np.int8]:
+    """The winners of a divided column re-drawn from its probabilities and seed by the
+    core's per-division rounding (the kernel of the live draw)."""
+    return _core.pipage_round_divided(
+        np.ascontiguousarray(pi, dtype=np.float64), np.ascontiguousarray(codes, dtype=np.uint16),
+        np.ascontiguousarray(seats, dtype=np.int64), int(seed))
+
+
 def _declines_replay(pos_t: NDArray[Any], drawn: NDArray[np.int8], won: NDArray[np.int8],
                      alternates: Sequence[int],
-                     declines: Sequence[tuple[int, Optional[int]]]) -> bool:
+                     declines: Sequence[tuple[int, Optional[int]]],
+                     codes: Optional[NDArray[Any]] = None) -> bool:
     """Whether the declines, applied in order to the draw, each remove a current winner
-    and promote the first alternate still waiting, and end at the recorded winners."""
+    and promote the first alternate still waiting (of the decliner's division, when
+    ``codes`` is given), and end at the recorded winners."""
     where = {int(p): j for j, p in enumerate(pos_t.tolist())}
     col = drawn.copy()
     promoted: set[int] = set()
@@ -206,8 +263,11 @@ def _declines_replay(pos_t: NDArray[Any], drawn: NDArray[np.int8], won: NDArray[
         if decliner not in where or col[where[decliner]] != 1:
             return False
         col[where[decliner]] = 0
+        same = (lambda x: True) if codes is None else (
+            lambda x, c=codes[where[decliner]]: codes[where[x]] == c)
         nxt = next((x for x in alternates
-                    if x not in promoted and x in where and col[where[x]] == 0), None)
+                    if x not in promoted and x in where and col[where[x]] == 0
+                    and same(x)), None)
         if nxt != replacement:
             return False
         if nxt is not None:
