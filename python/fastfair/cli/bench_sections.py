@@ -419,9 +419,10 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     v = np.random.default_rng(1).random(8)
     calls = 20_000
     step = alloc.step
-    bare_name, bare = _bare_call()
+    bare_name, bare, with_values = _bare_call()
     t = race({"step": lambda: [step(v) for _ in range(calls)],
-              bare_name: lambda: [bare() for _ in range(calls)]}, 2 * repeat)
+              bare_name: (lambda: [bare(v) for _ in range(calls)]) if with_values
+              else (lambda: [bare() for _ in range(calls)])}, 2 * repeat)
     ref_call = _reference_per_round(ref.PropReference(8).step, [v] * 200, budget)
     rows.append(SpeedRow("online", "prop n=8, one step() call", t["step"] / calls,
                          {"numpy-reference": ref_call},
@@ -448,15 +449,16 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     return rows
 
 
-def _bare_call() -> tuple[str, Callable[[], Any]]:
-    """The cheapest call into fastfair._core: ``_core._noop()`` when the build has it,
-    else a method that only reads a counter (``PropEngine(8).rounds()``)."""
+def _bare_call() -> tuple[str, Callable[..., Any], bool]:
+    """The cheapest call into fastfair._core with step's arguments: ``_core._noop(values)``
+    when the build has it (it does nothing), else a method that only reads a counter
+    (``PropEngine(8).rounds()``, no argument). Returns (name, function, takes values)."""
     from fastfair import _core
 
     noop = getattr(_core, "_noop", None)
     if callable(noop):
-        return "bare-pybind11-call", noop
-    return "pybind11-method-call", _core.PropEngine(8).rounds
+        return "bare-pybind11-call", noop, True
+    return "pybind11-method-call", _core.PropEngine(8).rounds, False
 
 
 # -------------------------------------------------------------------------- EF_k
