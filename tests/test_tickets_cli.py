@@ -81,3 +81,23 @@ def test_draw_requires_a_seed(run, entrants):
     path, _ = entrants
     p = run("tickets", "draw", path, "-k", 2, check=False)
     assert p.returncode == 2 and "--seed" in p.stderr
+
+
+def test_draw_with_a_published_seed_string(run, entrants):
+    from fastfair._seed import seed_from_string
+
+    path, t = entrants
+    text = "04 11 23 38 45"
+    p = run("tickets", "draw", path, "-k", 3, "--seed-string", text)
+    seed = seed_from_string(text)
+    order = ff.draw_tickets(t, 3, seed=seed)
+    assert [r["id"] for r in csv.DictReader(p.stdout.splitlines())] == [
+        f"r{j}" for j in order]
+    assert f"seed {seed} (from --seed-string '{text}')" in p.stderr
+    # the same rule as `lottery draw --seed-string`
+    assert run("tickets", "draw", path, "-k", 3, "--seed", seed).stdout == p.stdout
+    for argv, needle in ((["--seed", "1", "--seed-string", "x"], "not allowed with"),
+                         (["--seed-string", ""], "empty")):
+        q = run("tickets", "draw", path, "-k", 3, *argv, check=False)
+        assert q.returncode == 2 and needle in q.stderr, q.stderr
+        assert len(q.stderr.strip().splitlines()) == 1 and q.stdout == ""

@@ -1,15 +1,18 @@
 """``fastfair tickets``: ticket-hat lotteries (tickets drawn without replacement).
 
     fastfair tickets odds ENTRANTS.csv -k K [--waitlist M] [--out ODDS.csv]
-    fastfair tickets draw ENTRANTS.csv -k K --seed S [--waitlist M] [--out DRAW.csv]
+    fastfair tickets draw ENTRANTS.csv -k K (--seed S | --seed-string TEXT)
+                          [--waitlist M] [--out DRAW.csv]
 
 ENTRANTS.csv has rows id,tickets (read like `fastfair lottery`'s entrants, with the same
 CSV options; a tickets/score column header is optional; 0 tickets = not entered).
 Publish the exact odds before the draw (``odds``: every entrant's probability of a
 place and, with --waitlist M, of a place or one of the first M waitlist spots), then
 draw with a seed announced in advance (``draw``: the winners in draw order, then the
-waitlist in order; the same seed always gives the same draw). Bad input: one line on
-stderr, exit status 2.
+waitlist in order; the same seed always gives the same draw). ``--seed-string TEXT``
+(published lottery numbers, a beacon value) gives the 64-bit seed as in ``fastfair
+lottery draw``: the first 8 bytes of the SHA-256 of its UTF-8 text, little-endian.
+Bad input: one line on stderr, exit status 2.
 """
 
 from __future__ import annotations
@@ -57,8 +60,12 @@ def add_parser(sub: Any) -> None:
     o.set_defaults(run=_run_odds)
     d = tsub.add_parser("draw", help="draw the hat with a seed announced in advance")
     common(d)
-    d.add_argument("--seed", type=seed_int, required=True,
-                   help="an integer in [0, 2**64): the same seed gives the same draw")
+    seeds = d.add_mutually_exclusive_group(required=True)
+    seeds.add_argument("--seed", type=seed_int,
+                       help="an integer in [0, 2**64): the same seed gives the same draw")
+    seeds.add_argument("--seed-string", metavar="TEXT",
+                       help="a published string (lottery numbers, a beacon value) whose "
+                            "SHA-256 gives the 64-bit seed, as in `lottery draw`")
     d.set_defaults(run=_run_draw)
 
 
@@ -102,10 +109,18 @@ def _run_odds(args: argparse.Namespace) -> int:
 def _run_draw(args: argparse.Namespace) -> int:
     from ..tickets import draw_tickets
 
+    from .._seed import seed_from_string
+
+    seed = args.seed
+    if args.seed_string is not None:
+        try:
+            seed = seed_from_string(args.seed_string, "--seed-string")
+        except (ValueError, TypeError) as exc:
+            raise CliError(str(exc)) from None
     ids, tickets = read_entrants(args.entrants, args)
     try:
         order = draw_tickets(np.asarray(tickets, dtype=np.float64), args.k,
-                             seed=args.seed, waitlist=args.waitlist)
+                             seed=seed, waitlist=args.waitlist)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
     rows = []
@@ -115,7 +130,9 @@ def _run_draw(args: argparse.Namespace) -> int:
     _emit(csv_text(["position", "id", "tickets", "status"], rows), args.out)
     print(
         f"ticket hat: {args.k} winner(s) and {args.waitlist} on the waitlist among "
-        f"{sum(1 for s in tickets if s > 0)} entrant(s), seed {args.seed}",
+        f"{sum(1 for s in tickets if s > 0)} entrant(s), seed {seed}"
+        + (f" (from --seed-string {args.seed_string!r})"
+           if args.seed_string is not None else ""),
         file=sys.stderr,
     )
     return 0
