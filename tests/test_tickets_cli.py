@@ -101,3 +101,31 @@ def test_draw_with_a_published_seed_string(run, entrants):
         q = run("tickets", "draw", path, "-k", 3, *argv, check=False)
         assert q.returncode == 2 and needle in q.stderr, q.stderr
         assert len(q.stderr.strip().splitlines()) == 1 and q.stdout == ""
+
+
+def test_odds_print_the_table_per_ticket_count(run, entrants, tmp_path):
+    import re
+
+    path, t = entrants
+    p = run("tickets", "odds", path, "-k", 3, "--waitlist", 2, "--out", tmp_path / "o.csv")
+    lines = p.stderr.strip().splitlines()
+    counts = np.unique(t[t > 0])
+    assert lines[0] == (f"ticket hat: 3 place(s) among {int((t > 0).sum())} entrant(s), "
+                        f"{counts.size} ticket count(s)")
+    win, wl = ff.ticket_odds(t, 3), ff.ticket_odds(t, 3, waitlist=2)
+    expected = 0.0
+    for c, line in zip(counts, lines[1:], strict=True):
+        m = re.fullmatch(r"\s*(\S+) ticket\(s\): (\d+) entrant\(s\), P\(place\) (\S+), "
+                         r"expected places (\S+), P\(place or waitlist\) (\S+)", line)
+        assert m and float(m.group(1)) == c, line
+        j = int(np.flatnonzero(t == c)[0])
+        assert int(m.group(2)) == int((t == c).sum())
+        assert float(m.group(3)) == float(f"{win[j]:.4g}")
+        assert float(m.group(5)) == float(f"{wl[j]:.4g}")
+        expected += float(m.group(4))
+    assert abs(expected - 3) < 1e-2  # the expected places add up to k
+    # many distinct counts: one line with the range
+    many = tmp_path / "many.csv"
+    many.write_text("id,tickets\n" + "".join(f"r{i},{1 + i / 7}\n" for i in range(50)))
+    lines = run("tickets", "odds", many, "-k", 5).stderr.strip().splitlines()
+    assert len(lines) == 1 and "50 ticket count(s); odds" in lines[0]

@@ -7,7 +7,8 @@
 ENTRANTS.csv has rows id,tickets (read like `fastfair lottery`'s entrants, with the same
 CSV options; a tickets/score column header is optional; 0 tickets = not entered).
 Publish the exact odds before the draw (``odds``: every entrant's probability of a
-place and, with --waitlist M, of a place or one of the first M waitlist spots), then
+place and, with --waitlist M, of a place or one of the first M waitlist spots; on
+stderr, one line per ticket count: entrants, odds and expected places), then
 draw with a seed announced in advance (``draw``: the winners in draw order, then the
 waitlist in order; the same seed always gives the same draw). ``--seed-string TEXT``
 (published lottery numbers, a beacon value) gives the 64-bit seed as in ``fastfair
@@ -103,7 +104,37 @@ def _run_odds(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
     _emit(csv_text(header, rows), args.out)
+    for line in class_lines(t, win, wl if args.waitlist else None, args.k):
+        print(line, file=sys.stderr)
     return 0
+
+
+#: Most ticket classes listed one per line by `tickets odds` (a real hat has a few).
+MAX_CLASS_LINES = 20
+
+
+def class_lines(tickets: Any, win: Any, with_waitlist: Optional[Any], k: int) -> list[str]:
+    """The odds table organisers publish, for stderr: one line per ticket count
+    (entrants, odds of a place, and of a place or the waitlist), or a one-line range
+    when there are more than :data:`MAX_CLASS_LINES` distinct counts."""
+    entered = tickets > 0
+    counts, first, size = np.unique(tickets[entered], return_index=True,
+                                    return_counts=True)
+    p = win[entered][first]
+    q = None if with_waitlist is None else with_waitlist[entered][first]
+    head = (f"ticket hat: {k} place(s) among {int(entered.sum()):,} entrant(s), "
+            f"{counts.size:,} ticket count(s)")
+    if counts.size > MAX_CLASS_LINES:
+        return [head + f"; odds {p.min():.4g} to {p.max():.4g}"]
+    width = max(len(f"{c:g}") for c in counts)
+    out = [head]
+    for j, c in enumerate(counts.tolist()):
+        line = (f"  {c:>{width}g} ticket(s): {int(size[j]):,} entrant(s), "
+                f"P(place) {p[j]:.4g}, expected places {size[j] * p[j]:.4g}")
+        if q is not None:
+            line += f", P(place or waitlist) {q[j]:.4g}"
+        out.append(line)
+    return out
 
 
 def _run_draw(args: argparse.Namespace) -> int:
