@@ -291,7 +291,8 @@ private:
         idx_.assign(n_, 0);
         fmag_.assign(n_, 0.0);
         fx_.assign(2 * n_, 0.0);
-        fF_.assign(2 * n_, 0.0);
+        fF_.assign(6 * n_, 0.0);  // 2n terms, then 2n + 2n compaction scratch
+        fpos_.assign(2 * n_, 0);
         fcol_.assign(2 * n_, 0.0);
     }
 
@@ -327,7 +328,7 @@ private:
         // roundings inside the bound, so the decisions are the same for any thread count.
         const std::size_t h = helper_ != nullptr ? n / 2 : n;
         if (h < n) helper_->start(v, level);
-        double csum = row_pass(v, 0, h, level, dl, mag, fx_.data(), fF_.data());
+        double csum = row_pass(v, 0, h, level, dl, mag, fx_.data(), fF_.data(), fpos_.data());
         if (h < n) {
             csum += helper_->wait();
             const double* hd = helper_->dl.data();
@@ -441,8 +442,9 @@ private:
 
     // The fast pass over rows [r0, r1): adds each row's terms to dl / mag (zeroed by the
     // caller) and returns the sum of the rows' cached terms. Reads the state only.
+    // fx: 2n, fF: 6n, pos: 2n entries of scratch.
     double row_pass(const double* v, std::size_t r0, std::size_t r1, int level, double* dl,
-                    double* mag, double* fx, double* fF) const noexcept {
+                    double* mag, double* fx, double* fF, std::uint32_t* pos) const noexcept {
         const std::size_t n = n_;
         double csum = 0.0;
         double racc[3];
@@ -455,7 +457,7 @@ private:
             }
             FASTFAIR_DISPATCH(ef_detail::row_x, level, n, i, vi, E_.data() + row,
                               S_.data() + row, fx);
-            fast_phi_m1_batch(fx, fF, 2 * n, p_, level);
+            fast_phi_m1_sparse(fx, fF, 2 * n, p_, level, fF + 2 * n, fF + 4 * n, pos);
             FASTFAIR_DISPATCH(ef_detail::row_acc, level, n, fF, pc_.data() + row, dl, mag,
                               racc);
             dl[i] += racc[0];
@@ -469,7 +471,8 @@ private:
     // it a round (start) and waits for it (wait); both spin briefly, then yield.
     struct Helper {
         explicit Helper(const EfAllocator& e)
-            : eng(e), dl(e.n_, 0.0), mag(e.n_, 0.0), fx(2 * e.n_, 0.0), fF(2 * e.n_, 0.0),
+            : eng(e), dl(e.n_, 0.0), mag(e.n_, 0.0), fx(2 * e.n_, 0.0), fF(6 * e.n_, 0.0),
+              pos(2 * e.n_, 0),
               th([this] { loop(); }) {}
         ~Helper() {
             quit.store(true, std::memory_order_release);
@@ -502,12 +505,13 @@ private:
                 std::fill(dl.begin(), dl.end(), 0.0);
                 std::fill(mag.begin(), mag.end(), 0.0);
                 csum = eng.row_pass(v, n / 2, n, level, dl.data(), mag.data(), fx.data(),
-                                    fF.data());
+                                    fF.data(), pos.data());
                 done.store(seen, std::memory_order_release);
             }
         }
         const EfAllocator& eng;
         std::vector<double> dl, mag, fx, fF;
+        std::vector<std::uint32_t> pos;
         const double* v = nullptr;
         int level = 0;
         double csum = 0.0;
@@ -801,6 +805,7 @@ private:
     Helper* helper_ = nullptr;  // the second thread of the current run(), if any
     bool cache_fast_ = false;  // pc_ holds fast terms (lc_ unused) instead of exact ones
     std::vector<double> fmag_, fx_, fF_, fcol_;  // scratch of the fast pass
+    std::vector<std::uint32_t> fpos_;
 };
 
 }  // namespace fastfair
