@@ -257,8 +257,11 @@ FASTFAIR_ALWAYS_INLINE std::size_t compact_body(const double* __restrict x, std:
     for (; i + 8 <= n; i += 8) {
         const __m512d v = _mm512_loadu_pd(x + i);
         const __mmask8 m = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_NEQ_UQ);
-        _mm512_mask_compressstoreu_pd(val + c, m, v);
-        _mm256_mask_compressstoreu_epi32(pos + c, m, idx);
+        // compress in registers, then a full store (c + 8 <= i + 8 <= n: in bounds);
+        // compress-to-memory is microcoded and slow on some CPUs
+        _mm512_storeu_pd(val + c, _mm512_maskz_compress_pd(m, v));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pos + c),
+                            _mm256_maskz_compress_epi32(m, idx));
         c += static_cast<std::size_t>(__builtin_popcount(m));
         idx = _mm256_add_epi32(idx, step);
     }
