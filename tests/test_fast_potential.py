@@ -209,3 +209,15 @@ def test_ef_two_threads_decide_like_one(n: int) -> None:
                 _core._set_online_threads(prev)
             np.testing.assert_array_equal(one, want)
             np.testing.assert_array_equal(two, want)
+
+
+@pytest.mark.parametrize("p", [2.5, 9.696, 10.0])
+def test_compacted_kernel_equals_the_dense_one(rng: np.random.Generator, p: float) -> None:
+    """The EF rows send only their nonzero deficits through the general kernel."""
+    for n in [1, 7, 8, 31, 32, 33, 100, 256, 257]:
+        for zero_share in [0.0, 0.5, 0.9, 1.0]:
+            x = rng.random(n) * 3.0
+            x[rng.random(n) < zero_share] = 0.0
+            dense = _core._fast_phi_m1(x, p, 0)
+            for level in LEVELS:
+                np.testing.assert_array_equal(_core._fast_phi_m1_sparse(x, p, level), dense)
