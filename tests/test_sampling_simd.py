@@ -74,27 +74,3 @@ def test_non_finite_rejected_at_every_level(config, level):
 def test_set_simd_level_rejects_negative():
     with pytest.raises(ValueError, match="level"):
         _core._set_simd_level(-1)
-
-
-def _lane_terms(rng: np.random.Generator, n: int, density: float) -> np.ndarray:
-    """Free entries of mixed magnitudes (they leave Kahan lanes at half an ulp, where a
-    zero term moves the sum) among 0s and 1s."""
-    x = np.where(rng.random(n) < 0.5, 0.0, 1.0)
-    free = rng.random(n) < density
-    mags = np.where(rng.random(n) < 0.5, np.ldexp(rng.random(n), -rng.integers(0, 60, n)),
-                    rng.random(n))
-    mags = np.where((mags > 0) & (mags < 1), mags, 0.5)
-    return np.where(free, mags, x)
-
-
-@pytest.mark.parametrize("threads", [1, 2])
-def test_sparse_kahan_lanes_equal_the_dense_lanes(config, threads):
-    _core._set_max_threads(threads)
-    rng = np.random.default_rng(8)
-    for trial in range(12):
-        n = int(rng.integers(1 << 16, 1_200_000 if trial == 0 else 400_000))
-        x = _lane_terms(rng, n, [0.001, 0.05, 0.2, 0.45, 0.7, 1.0][trial % 6])
-        dense = _core._kahan_lanes(x, False)
-        sparse = _core._kahan_lanes(x, True)
-        assert [v.hex() for v in sparse[0] + sparse[1]] == [v.hex() for v in dense[0] + dense[1]]
-        assert sparse[2:] == dense[2:]

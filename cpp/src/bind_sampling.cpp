@@ -212,32 +212,6 @@ void register_sampling(py::module_& m) {
         "2 = AVX-512F); returns the previous cap. Results do not depend on it.");
     m.def("_simd_levels", [] { return fastfair::simd::cpu_level(); },
           "Private: the highest vector level this CPU runs (0, 1 or 2).");
-    m.def(
-        "_kahan_lanes",
-        [](py::handle x_obj, bool sparse) {
-            const f64_in xa = fastfair_bind::real_f64(x_obj, "x");
-            fastfair_bind::require_ndim(xa, 1, "x");
-            const auto n = static_cast<std::size_t>(xa.shape(0));
-            fastfair_bind::require_finite(xa.data(), n, "x");
-            const std::size_t n_main = n - n % 4;
-            std::vector<double> out(n_main + 1), work(n_main + 1);
-            fastfair::detail::KahanLanes kl;
-            if (sparse)
-                fastfair::detail::clip_kahan_sparse(xa.data(), 0.0, 0.0, n_main, out.data(),
-                                                    reinterpret_cast<std::uint32_t*>(work.data()),
-                                                    kl);
-            else
-                fastfair::detail::clip_kahan_lanes(xa.data(), 0.0, 0.0, n_main, out.data(), kl);
-            py::list sums, comps;
-            for (int l = 0; l < 4; ++l) {
-                sums.append(kl.sum[l]);
-                comps.append(kl.comp[l]);
-            }
-            return py::make_tuple(sums, comps, kl.n_free, kl.n_ones);
-        },
-        "x"_a, "sparse"_a,
-        "Private (tests): the projection's four Kahan lanes over clip(x) by the dense or "
-        "the sparse kernel: (sums, compensations, free count, ones count).");
     m.def("rng_u64", &py_rng_u64, "seed"_a, "count"_a,
           "Internal: the first `count` 64-bit words of fastfair's generator.");
     m.def("rng_uniform01", &py_rng_uniform01, "seed"_a, "count"_a,

@@ -417,17 +417,9 @@ __attribute__((target("avx512f,popcnt"), noinline)) inline void fused_chunk_avx5
         FASTFAIR_AVX512_STEP(0, acc_lo0, acc_hi0);
         FASTFAIR_AVX512_STEP(8, acc_lo1, acc_hi1);
     }
-    // horizontal reductions by hand (GCC 12's _mm512_reduce_max_pd warns)
-    alignas(64) double t_lo[8], t_hi[8], t_big[8];
-    _mm512_store_pd(t_lo, _mm512_add_pd(acc_lo0, acc_lo1));
-    _mm512_store_pd(t_hi, _mm512_add_pd(acc_hi0, acc_hi1));
-    _mm512_store_pd(t_big, big);
-    double f_lo = 0.0, f_hi = 0.0, bg = 0.0;
-    for (int l = 0; l < 8; ++l) {
-        f_lo += t_lo[l];
-        f_hi += t_hi[l];
-        bg = bg > t_big[l] ? bg : t_big[l];
-    }
+    double f_lo = _mm512_reduce_add_pd(_mm512_add_pd(acc_lo0, acc_lo1));
+    double f_hi = _mm512_reduce_add_pd(_mm512_add_pd(acc_hi0, acc_hi1));
+    double bg = _mm512_reduce_max_pd(big);
     bool finite = (fin & 0xFFu) == 0xFFu;
     for (; i < n; ++i) {  // the tail, one entry at a time
         const double up = y[i], dn = up - 1.0, a = std::fabs(up);
@@ -692,188 +684,6 @@ inline void clip_kahan_lanes(const double* y, double shift, double lam, std::siz
 }
 #endif
 
-// The Kahan lanes again, skipping exactly the steps that change nothing. A lane's step
-// with a zero term (x_i not free) is yk = 0 - c, t = s + yk, c' = (t - s) - yk: if
-// fl(s - c) == s it gives back (s, c) bit for bit (c is never -0: a difference is -0
-// only from -0 - +0, and s never is -0), and the state stays so for the rest of a run
-// of zeros. So each lane runs over its free entries only; before a free entry that
-// follows zeros, zero steps are replayed one by one only while fl(s - c) != s (rare:
-// |c| at half an ulp of s). The four lanes advance together so that their chains
-// overlap. Used when the free entries are sparse (the clip pass lists them per lane).
-struct LaneState {
-    double s, c;
-    std::int64_t last;  // last step applied (-1: none)
-};
-
-inline bool zero_step_moves(const LaneState& st) noexcept { return st.s + (0.0 - st.c) != st.s; }
-
-inline void replay_zero_steps(LaneState& st, std::int64_t gap) noexcept {
-    while (gap > 0 && zero_step_moves(st)) {
-        const double yk = 0.0 - st.c;
-        const double t = st.s + yk;
-        st.c = (t - st.s) - yk;
-        st.s = t;
-        --gap;
-    }
-}
-
-#define FASTFAIR_SPARSE_STEP(L, J)                                                        \
-    do {                                                                                  \
-        LaneState& st = lane[L];                                                          \
-        const std::int64_t j_ = (J);                                                      \
-        if ((j_ - st.last > 1) & zero_step_moves(st)) replay_zero_steps(st, j_ - st.last - 1); \
-        const double yk = x[4 * j_ + (L)] - st.c;                                         \
-        const double t_ = st.s + yk;                                                      \
-        st.c = (t_ - st.s) - yk;                                                          \
-        st.s = t_;                                                                        \
-        st.last = j_;                                                                     \
-    } while (0)
-
-// lists[l][0:count[l]]: the steps (global index / 4) whose lane-l entry is free, in
-// increasing order; n_steps = n_main / 4.
-inline void sparse_kahan_chunk(const double* x, const std::uint32_t* const lists[4],
-                               const std::size_t count[4], LaneState lane[4]) noexcept {
-    std::size_t both = std::min(std::min(count[0], count[1]), std::min(count[2], count[3]));
-    for (std::size_t t = 0; t < both; ++t) {
-        FASTFAIR_SPARSE_STEP(0, lists[0][t]);
-        FASTFAIR_SPARSE_STEP(1, lists[1][t]);
-        FASTFAIR_SPARSE_STEP(2, lists[2][t]);
-        FASTFAIR_SPARSE_STEP(3, lists[3][t]);
-    }
-    for (int l = 0; l < 4; ++l)
-        for (std::size_t t = both; t < count[l]; ++t) {
-            switch (l) {
-                case 0: FASTFAIR_SPARSE_STEP(0, lists[0][t]); break;
-                case 1: FASTFAIR_SPARSE_STEP(1, lists[1][t]); break;
-                case 2: FASTFAIR_SPARSE_STEP(2, lists[2][t]); break;
-                default: FASTFAIR_SPARSE_STEP(3, lists[3][t]); break;
-            }
-        }
-}
-#undef FASTFAIR_SPARSE_STEP
-
-// x[0:len] = clip01((y - shift) - lam) for one chunk (len a multiple of 4, starting at
-// global step step0), counting free entries and ones, and listing per lane the steps
-// whose entry is free: lane l's list at lists + l * (len / 4).
-#if defined(__SSE2__)
-FASTFAIR_NOINLINE inline void clip_list_chunk(const double* y, double shift, double lam,
-                                              std::size_t len, std::uint32_t step0,
-                                              double* x, std::uint32_t* lists,
-                                              std::size_t count[4], std::size_t& nf,
-                                              std::size_t& no) noexcept {
-    const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
-    const __m128d vs = _mm_set1_pd(shift), vl = _mm_set1_pd(lam);
-    const std::size_t q = len / 4;
-    std::uint32_t* l0 = lists;
-    std::uint32_t* l1 = lists + q;
-    std::uint32_t* l2 = lists + 2 * q;
-    std::uint32_t* l3 = lists + 3 * q;
-    std::size_t c0 = 0, c1 = 0, c2 = 0, c3 = 0, f = 0, o = 0;
-    for (std::size_t i = 0, j = step0; i < len; i += 4, ++j) {
-        const __m128d xa = _mm_min_pd(
-            _mm_max_pd(_mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(y + i), vs), vl), zero), one);
-        const __m128d xb = _mm_min_pd(
-            _mm_max_pd(_mm_sub_pd(_mm_sub_pd(_mm_loadu_pd(y + i + 2), vs), vl), zero), one);
-        _mm_storeu_pd(x + i, xa);
-        _mm_storeu_pd(x + i + 2, xb);
-        const unsigned fa = static_cast<unsigned>(_mm_movemask_pd(
-            _mm_and_pd(_mm_cmpgt_pd(xa, zero), _mm_cmplt_pd(xa, one))));
-        const unsigned fb = static_cast<unsigned>(_mm_movemask_pd(
-            _mm_and_pd(_mm_cmpgt_pd(xb, zero), _mm_cmplt_pd(xb, one))));
-        const unsigned oa = static_cast<unsigned>(_mm_movemask_pd(_mm_cmpge_pd(xa, one)));
-        const unsigned ob = static_cast<unsigned>(_mm_movemask_pd(_mm_cmpge_pd(xb, one)));
-        const auto jj = static_cast<std::uint32_t>(j);
-        l0[c0] = jj;
-        c0 += fa & 1u;
-        l1[c1] = jj;
-        c1 += fa >> 1;
-        l2[c2] = jj;
-        c2 += fb & 1u;
-        l3[c3] = jj;
-        c3 += fb >> 1;
-        f += (fa & 1u) + (fa >> 1) + (fb & 1u) + (fb >> 1);
-        o += (oa & 1u) + (oa >> 1) + (ob & 1u) + (ob >> 1);
-    }
-    count[0] = c0;
-    count[1] = c1;
-    count[2] = c2;
-    count[3] = c3;
-    nf = f;
-    no = o;
-}
-#else
-inline void clip_list_chunk(const double* y, double shift, double lam, std::size_t len,
-                            std::uint32_t step0, double* x, std::uint32_t* lists,
-                            std::size_t count[4], std::size_t& nf, std::size_t& no) noexcept {
-    const std::size_t q = len / 4;
-    count[0] = count[1] = count[2] = count[3] = 0;
-    nf = no = 0;
-    for (std::size_t i = 0; i < len; ++i) {
-        const double xi = clip01((y[i] - shift) - lam);
-        x[i] = xi;
-        const bool fr = (xi > 0.0) & (xi < 1.0);
-        const std::size_t l = i & 3;
-        lists[l * q + count[l]] = static_cast<std::uint32_t>(step0 + i / 4);
-        count[l] += fr;
-        nf += fr;
-        no += xi >= 1.0;
-    }
-}
-#endif
-
-// Sparse residual pass: x[0:n_main] = clip01((y - shift) - lam) written in parallel
-// chunks with per-lane lists of the free entries (in lists_buf: n_main uint32), then
-// the four Kahan lanes over the free entries only (exactly the dense lanes' result,
-// see LaneState). Falls back to the dense lanes (over the x just written) when more
-// than half of the entries are free. n_main < 2^34 (steps fit in uint32).
-constexpr std::size_t kSparseAbove = std::size_t{1} << 16;
-constexpr std::size_t kClipChunk = std::size_t{1} << 17;  // a multiple of 4
-
-inline void clip_kahan_sparse(const double* y, double shift, double lam, std::size_t n_main,
-                              double* x, std::uint32_t* lists_buf, KahanLanes& kl) {
-    const std::size_t n_chunks = (n_main + kClipChunk - 1) / kClipChunk;
-    struct Chunk {
-        std::size_t count[4] = {0, 0, 0, 0}, nf = 0, no = 0;
-    };
-    std::vector<Chunk> ch(n_chunks);
-    parallel::for_chunks(n_chunks, n_main > parallel::kThreadsAbove, [&](std::size_t c) {
-        const std::size_t lo = c * kClipChunk, len = std::min(kClipChunk, n_main - lo);
-        clip_list_chunk(y + lo, shift, lam, len, static_cast<std::uint32_t>(lo / 4), x + lo,
-                        lists_buf + lo, ch[c].count, ch[c].nf, ch[c].no);
-    });
-    std::size_t nf = 0, no = 0;
-    for (const Chunk& c : ch) {
-        nf += c.nf;
-        no += c.no;
-    }
-    kl.n_free += nf;
-    kl.n_ones += no;
-    if (nf > n_main / 2) {  // dense: the plain lanes over x (already written)
-        KahanLanes dense;
-        kahan_lanes(x, n_main, dense);
-        for (int l = 0; l < 4; ++l) {
-            kl.sum[l] = dense.sum[l];
-            kl.comp[l] = dense.comp[l];
-        }
-        return;
-    }
-    LaneState lane[4];
-    for (int l = 0; l < 4; ++l) lane[l] = LaneState{kl.sum[l], kl.comp[l], -1};
-    for (std::size_t c = 0; c < n_chunks; ++c) {
-        const std::size_t lo = c * kClipChunk, len = std::min(kClipChunk, n_main - lo);
-        const std::size_t q = len / 4;
-        const std::uint32_t* lists[4] = {lists_buf + lo, lists_buf + lo + q,
-                                         lists_buf + lo + 2 * q, lists_buf + lo + 3 * q};
-        sparse_kahan_chunk(x, lists, ch[c].count, lane);
-    }
-    const auto n_steps = static_cast<std::int64_t>(n_main / 4);
-    for (int l = 0; l < 4; ++l) {
-        replay_zero_steps(lane[l], n_steps - 1 - lane[l].last);
-        kl.sum[l] = lane[l].s;
-        kl.comp[l] = lane[l].c;
-    }
-}
-
 // Writes x = clip(z - lam), z = y - shift, for the threshold lam of the projection and
 // removes the rounding residual of sum x without breaking ties:
 // every correction is a function of an entry's value only, so equal inputs give
@@ -881,7 +691,7 @@ inline void clip_kahan_sparse(const double* y, double shift, double lam, std::si
 // then, once lam cannot move by less than its ulp, one common offset r / n_free added
 // to every free entry. The result has sum x == k to within about eps * k.
 inline void finish_projection(const double* y, double shift, std::size_t n, double k,
-                              double lam, double* x, double* work) {
+                              double lam, double* x) {
     constexpr double eps = std::numeric_limits<double>::epsilon();
     double r = 0.0, n_free = 0.0, free_mass = 0.0;
     const std::size_t n_main = n - n % 4;
@@ -893,11 +703,7 @@ inline void finish_projection(const double* y, double shift, std::size_t n, doub
         // not of k (k - #ones is exact: a multiple of ulp(k), below k).
         KahanLanes kl;
         if (from_z) {
-            if (n_main >= kSparseAbove && n_main / 4 < (std::size_t{1} << 32))
-                clip_kahan_sparse(y, shift, lam, n_main, x,
-                                  reinterpret_cast<std::uint32_t*>(work), kl);
-            else
-                clip_kahan_lanes(y, shift, lam, n_main, x, kl);
+            clip_kahan_lanes(y, shift, lam, n_main, x, kl);
             for (std::size_t i = n_main; i < n; ++i) x[i] = clip01((y[i] - shift) - lam);
         } else {
             for (std::size_t i = 0; i < n; ++i) {
@@ -1020,7 +826,7 @@ inline void project_capped_simplex(const double* y, std::size_t n, double k, dou
         }
     }
     if (std::fabs(lam) <= detail::kShiftAbove) {
-        detail::finish_projection(y, 0.0, n, k, lam, x, work);
+        detail::finish_projection(y, 0.0, n, k, lam, x);
         return;
     }
     // pivot = y_(ceil k): 0-based rank ceil(k) - 1 in decreasing order
@@ -1033,7 +839,7 @@ inline void project_capped_simplex(const double* y, std::size_t n, double k, dou
     constexpr double kSat = 0x1.0p+1000;
     for (std::size_t i = 0; i < n; ++i) x[i] = std::min(std::max(y[i] - pivot, -kSat), kSat);
     const double lam_z = detail::threshold_in_unit_bracket(x, n, k, work);
-    detail::finish_projection(y, pivot, n, k, lam_z, x, work);
+    detail::finish_projection(y, pivot, n, k, lam_z, x);
 }
 
 inline void project_capped_simplex(const double* y, std::size_t n, double k, double* x,
