@@ -27,6 +27,13 @@
 #include <emmintrin.h>
 #endif
 
+// GCC 12 reports its own _mm512_undefined_pd inside the AVX-512 intrinsics as "may
+// be used uninitialized"; no kernel here reads an undefined lane (popped at the end).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace fastfair {
 
 namespace detail {
@@ -84,13 +91,13 @@ FASTFAIR_ALWAYS_INLINE std::size_t pipage_chain_body(const double* fv,
 #if defined(__SSE2__)
             const __m128d one = _mm_set_sd(1.0);
             const __m128d vs = _mm_add_sd(_mm_set_sd(pc), _mm_set_sd(pj));
-            const __m128d m = _mm_cmplt_sd(vs, one);  // all ones iff s < 1
-            const __m128d den = select_sd(m, vs, _mm_sub_sd(_mm_set_sd(2.0), vs));
-            const __m128d rhs = select_sd(m, _mm_set_sd(pc), _mm_sub_sd(one, _mm_set_sd(pj)));
+            const __m128d lt1 = _mm_cmplt_sd(vs, one);  // all ones iff s < 1
+            const __m128d den = select_sd(lt1, vs, _mm_sub_sd(_mm_set_sd(2.0), vs));
+            const __m128d rhs = select_sd(lt1, _mm_set_sd(pc), _mm_sub_sd(one, _mm_set_sd(pj)));
             const __m128d lhs = _mm_mul_sd(_mm_set_sd(u), den);
-            small = static_cast<unsigned>(_mm_movemask_pd(m)) & 1u;
+            small = static_cast<unsigned>(_mm_movemask_pd(lt1)) & 1u;
             win = static_cast<unsigned>(_mm_movemask_pd(_mm_cmplt_sd(lhs, rhs))) & 1u;
-            s = _mm_cvtsd_f64(select_sd(m, vs, _mm_sub_sd(vs, one)));  // s or s - 1
+            s = _mm_cvtsd_f64(select_sd(lt1, vs, _mm_sub_sd(vs, one)));  // s or s - 1
 #else
             const double sum = pc + pj;
             small = sum < 1.0;
@@ -322,3 +329,7 @@ inline std::size_t pipage_round_checked(const double* pi, std::size_t n, Rng& rn
 }
 
 }  // namespace fastfair
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -38,6 +38,13 @@
 #include <emmintrin.h>
 #endif
 
+// GCC 12 reports its own _mm512_undefined_pd inside the AVX-512 intrinsics as "may
+// be used uninitialized"; no kernel here reads an undefined lane (popped at the end).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace fastfair {
 
 namespace detail {
@@ -863,3 +870,7 @@ inline std::vector<double> project_capped_simplex(const std::vector<double>& y, 
 }
 
 }  // namespace fastfair
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
