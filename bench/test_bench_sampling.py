@@ -52,7 +52,7 @@ def test_projection_copy_floor(benchmark, n):
     dst = np.empty_like(y)
     benchmark(np.copyto, dst, y)
     np.testing.assert_array_equal(dst, y)
-    assert copy_floor(y, 1) > 0
+    copy_floor(y)()
 
 
 @pytest.mark.parametrize("n", SIZES)
@@ -99,7 +99,7 @@ def test_pipage_floor(benchmark, n):
     out = np.empty(n, dtype=np.bool_)
     benchmark(np.less, pi, 0.5, out=out)
     np.testing.assert_array_equal(out, pi < 0.5)
-    assert pipage_floor(pi, 1) > 0
+    pipage_floor(pi)()
 
 
 @pytest.mark.parametrize("n", SIZES)

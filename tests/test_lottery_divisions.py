@@ -558,3 +558,25 @@ def test_divisions_doc_exists_and_is_linked():
     assert blocks
     for block in blocks:  # the examples run as shown
         exec(compile(block, "docs/divisions.md", "exec"), {})
+
+
+def test_series_scores_and_divisions():
+    """pandas-like Series (duck typed; see tests/test_pandas.py): the scores' index
+    gives the ids, a divisions Series must share it."""
+    from test_pandas import FakeSeries
+
+    ids = [f"r{i}" for i in range(9)]
+    scores = FakeSeries(np.ones(9), index=ids)
+    divisions = FakeSeries(np.array(["A", "B", "C"] * 3, dtype=object), index=ids)
+    pool = ff.LotteryPool("series")
+    won = pool.run_lottery(scores, {"A": 1, "B": 2, "C": 0}, seed=4, divisions=divisions)
+    assert isinstance(won, FakeSeries) and list(won.index) == ids
+    w = won.to_numpy()
+    assert w[0::3].sum() == 1 and w[1::3].sum() == 2 and w[2::3].sum() == 0
+    other = FakeSeries(divisions.to_numpy(), index=ids[::-1])
+    before = pool_bytes(pool)
+    with pytest.raises(ValueError, match="index"):
+        pool.run_lottery(scores, {"A": 1, "B": 2, "C": 0}, seed=5, divisions=other)
+    assert pool_bytes(pool) == before
+    pi = pool.preview(scores, {"A": 1, "B": 1, "C": 1}, divisions=divisions.to_numpy())
+    assert isinstance(pi, FakeSeries)

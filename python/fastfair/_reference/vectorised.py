@@ -28,7 +28,6 @@ fastfair's, the same marginals and exactly k winners).
 
 from __future__ import annotations
 
-import math
 from typing import Callable, Optional
 
 import numpy as np
@@ -477,25 +476,27 @@ class ExactPool:
             self.cumulative_deserved = np.concatenate((self.cumulative_deserved, np.zeros(extra)))
             self.wins = np.concatenate((self.wins, np.zeros(extra)))
 
-    def probabilities(self, scores: ArrayLike, k: int) -> NDArray[np.float64]:
-        """The fair probabilities of the next lottery (nothing recorded)."""
-        s = np.asarray(scores, dtype=np.float64)
-        self._grow(s.size)
-        y = self.cumulative_deserved[: s.size] + deserved_seats(s, k) - self.wins[: s.size]
+    @staticmethod
+    def _project(s: NDArray[np.float64], y: NDArray[np.float64], k: int) -> NDArray[np.float64]:
         el = s > 0
         pi = np.zeros(s.size)
         pi[el] = project_exact(y[el], k)
         return pi
 
+    def probabilities(self, scores: ArrayLike, k: int) -> NDArray[np.float64]:
+        """The fair probabilities of the next lottery (nothing recorded)."""
+        s = np.asarray(scores, dtype=np.float64)
+        self._grow(s.size)
+        y = self.cumulative_deserved[: s.size] + deserved_seats(s, k) - self.wins[: s.size]
+        return self._project(s, y, k)
+
     def run_lottery(self, scores: ArrayLike, k: int) -> NDArray[np.int8]:
+        """One lottery: record deserved seats, probabilities and winners; return the
+        int8 0/1 winners."""
         s = np.array(scores, dtype=np.float64)
         self._grow(s.size)
-        d = deserved_seats(s, k)
-        self.cumulative_deserved[: s.size] += d
-        y = self.cumulative_deserved[: s.size] - self.wins[: s.size]
-        el = s > 0
-        pi = np.zeros(s.size)
-        pi[el] = project_exact(y[el], k)
+        self.cumulative_deserved[: s.size] += deserved_seats(s, k)
+        pi = self._project(s, self.cumulative_deserved[: s.size] - self.wins[: s.size], k)
         if self.pipage == "pairs":
             w = pipage_pairs(pi, self.rng)
         else:
@@ -503,10 +504,3 @@ class ExactPool:
         self.wins[: s.size] += w
         self.history.append((s, pi, w))
         return w
-
-
-def _selfcheck() -> None:  # pragma: no cover - a quick manual smoke check
-    rng = np.random.default_rng(0)
-    y = rng.normal(size=100)
-    x = project_exact(y, 10)
-    assert math.isclose(float(x.sum()), 10.0, rel_tol=0, abs_tol=1e-9)

@@ -144,17 +144,23 @@ def _md_ratio(x: float) -> str:
     return f"{x:,.0f}x" if x >= 100 else (f"{x:.1f}x" if x >= 1 else f"{x:.2f}x")
 
 
-def format_markdown(report: dict[str, Any]) -> str:
-    """The report as Markdown tables (the README's): every speed row with each
-    yardstick and its ratio and the goal of issue 14 where there is one, the memory
-    rows, then the fairness rows."""
+def _is_headline(r: dict[str, Any]) -> bool:
+    """The rows of issue 14's table: a goal, or an online rule against its loop."""
+    return bool(r.get("goal")) or "numpy-vectorised" in r["others_s"]
+
+
+def _md_speed_rows(rows: list[dict[str, Any]]) -> list[str]:
     lines = [
         "| what | fastfair | yardstick (same run) | ratio | goal | met |",
         "|---|---:|---|---:|---|---|",
     ]
-    for r in report["speed"]:
+    for r in rows:
         cells = [f"{k} {_fmt_time(v)}" for k, v in r["others_s"].items()]
-        ratios = [f"{_md_ratio(r['speedup'][k])} faster" for k in r["others_s"]]
+        ratios = [
+            f"{_md_ratio(r['speedup'][k])} faster" if r["speedup"][k] >= 1
+            else f"{_md_ratio(1 / r['speedup'][k])} slower"
+            for k in r["others_s"]
+        ]
         cells += [f"{k} {_fmt_time(v)}" for k, v in r.get("floors_s", {}).items()]
         ratios += [f"{_md_ratio(r['vs_floor'][k])} the floor" for k in r.get("floors_s", {})]
         goal = r.get("goal") or ""
@@ -163,25 +169,46 @@ def format_markdown(report: dict[str, Any]) -> str:
             f"| {r['section']}: {r['case']} | {_fmt_time(r['fastfair_s'])} | "
             f"{'; '.join(cells) or '-'} | {'; '.join(ratios) or '-'} | {goal} | {met} |"
         )
+    return lines
+
+
+def format_markdown(report: dict[str, Any]) -> str:
+    """The report as Markdown tables (the README's): the rows of issue 14 (each with
+    its yardsticks, ratios and goal), the memory rows, every other speed row, then the
+    fairness rows."""
+    m = report["machine"]
+    lines = [
+        f"fastfair {report['fastfair_version']} ({report['build'].get('build_type')}, "
+        f"{report['build'].get('compiler', '?')}), Python {m['python']}, NumPy {m['numpy']}"
+        f"{', --quick sizes' if report.get('quick') else ''}.",
+        "",
+    ]
+    head = [r for r in report["speed"] if _is_headline(r)]
+    rest = [r for r in report["speed"] if not _is_headline(r)]
+    lines += _md_speed_rows(head)
     for r in report.get("memory", []):
         value = "-" if r["bytes_per_unit"] is None else f"{r['bytes_per_unit']:.1f}"
         later = r["detail"].get("later_lotteries_b_per_entrant_and_lottery")
         note = "" if later is None else f"{later:.1f} B for each lottery after the first"
         lines.append(f"| memory: {r['case']} (RSS growth) | {value} {r['unit']} | "
                      f"{note} | | | |")
+    if rest:
+        lines += ["", "More sizes and the other kernels, same run:", ""]
+        lines += _md_speed_rows(rest)
     if report.get("fairness"):
         lines += [
+            "",
+            "Fairness on the same instances (lower is fairer):",
             "",
             "| instance | measure | fastfair | guarantee | others |",
             "|---|---|---:|---:|---|",
         ]
         for r in report["fairness"]:
             others = "; ".join(f"{k} {_fmt_num(v)}" for k, v in r["others"].items())
-            lines.append(
-                f"| {r['section']}: {r['case']} | {r['metric'].replace('|', chr(92) + '|')} | "
-                f"{_fmt_num(r['fastfair'])} | {_fmt_num(r['bound']) if r['bound'] is not None else ''} "
-                f"| {others} |"
-            )
+            bound = _fmt_num(r["bound"]) if r["bound"] is not None else ""
+            metric = r["metric"].replace("|", "\\|")
+            lines.append(f"| {r['section']}: {r['case']} | {metric} | "
+                         f"{_fmt_num(r['fastfair'])} | {bound} | {others} |")
     return "\n".join(lines) + "\n"
 
 

@@ -11,7 +11,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-__all__ = ["FairnessRow", "MemoryRow", "Progress", "SpeedRow", "best_time", "best_time_setup"]
+__all__ = [
+    "FairnessRow", "MemoryRow", "Progress", "SpeedRow", "best_time", "race",
+]
 
 
 @dataclass
@@ -112,17 +114,29 @@ def best_time(fn: Callable[[], Any], repeat: int, budget_s: float = 2.0) -> floa
     return best
 
 
-def best_time_setup(
-    setup: Callable[[], Any], fn: Callable[[Any], Any], repeat: int, budget_s: float = 2.0
-) -> float:
-    """Minimum wall time of ``fn(setup())`` (setup untimed) over up to ``repeat`` runs."""
-    best = float("inf")
+def race(
+    contenders: dict[str, Callable[..., Any]],
+    repeat: int,
+    budget_s: float = 4.0,
+    setups: Optional[dict[str, Callable[[], Any]]] = None,
+) -> dict[str, float]:
+    """Minimum wall time of each contender, timed in turn (A, B, C, A, B, C, ...) so
+    that all of them see the same load of a shared machine; stops after ``repeat``
+    turns or once the budget is spent (at least one turn). A contender with a setup
+    in ``setups`` is called as ``fn(setup())``, the setup untimed."""
+    setups = setups or {}
+    best = dict.fromkeys(contenders, float("inf"))
     start = time.perf_counter()
     for _ in range(max(repeat, 1)):
-        arg = setup()
-        t0 = time.perf_counter()
-        fn(arg)
-        best = min(best, time.perf_counter() - t0)
+        for name, fn in contenders.items():
+            setup = setups.get(name)
+            arg = setup() if setup is not None else None
+            t0 = time.perf_counter()
+            if setup is not None:
+                fn(arg)
+            else:
+                fn()
+            best[name] = min(best[name], time.perf_counter() - t0)
         if time.perf_counter() - start > budget_s:
             break
     return best

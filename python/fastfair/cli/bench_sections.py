@@ -11,7 +11,7 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from .bench_common import FairnessRow, MemoryRow, Progress, SpeedRow, best_time, best_time_setup
+from .bench_common import FairnessRow, MemoryRow, Progress, SpeedRow, best_time, race
 
 # ---------------------------------------------------------------- sampling kernels
 
@@ -29,16 +29,16 @@ PROJECTION_GOAL = {1_000_000: 4.0, 10_000_000: 4.0}
 PIPAGE_GOAL = {1_000_000: 10.0, 10_000_000: 4.0}
 
 
-def copy_floor(y: NDArray[np.float64], repeat: int) -> float:
+def copy_floor(y: NDArray[np.float64]) -> Callable[[], Any]:
     """Memory-copy floor of a pass over y: ``np.copyto`` of n float64 (a memcpy)."""
     dst = np.empty_like(y)
-    return best_time(lambda: np.copyto(dst, y), repeat)
+    return lambda: np.copyto(dst, y)
 
 
-def pipage_floor(pi: NDArray[np.float64], repeat: int) -> float:
+def pipage_floor(pi: NDArray[np.float64]) -> Callable[[], Any]:
     """Pipage floor: read n float64, write n bytes (``np.less(pi, 0.5, out=bool)``)."""
     out = np.empty(pi.shape, dtype=np.bool_)
-    return best_time(lambda: np.less(pi, 0.5, out=out), repeat)
+    return lambda: np.less(pi, 0.5, out=out)
 
 
 def sampling(quick: bool, progress: Progress) -> list[Any]:
@@ -58,17 +58,17 @@ def sampling(quick: bool, progress: Progress) -> list[Any]:
         if n <= 1_000_000:
             np.testing.assert_allclose(x, ref.project_capped_simplex(y, k), atol=1e-9)
         few = max(1, repeat // 2) if n >= 1_000_000 else repeat
-        others = {"numpy-exact": best_time(lambda: vec.project_exact(y, k), few)}
+        turns = repeat if n >= 1_000_000 else 10 * repeat
+        # fastfair, its floor and the fast NumPy version in turns (same load)
+        t = race({"fastfair": lambda: ff.project_capped_simplex(y, k),
+                  "copy-floor": copy_floor(y),
+                  "numpy-exact": lambda: vec.project_exact(y, k)}, turns)
+        others = {"numpy-exact": t["numpy-exact"]}
         if n <= 1_000_000:  # ~60 passes over y: seconds at 1e7
             others["numpy-bisection"] = best_time(lambda: ref.project_capped_simplex(y, k), few)
         others["blog-sort"] = best_time(lambda: ref.project_capped_simplex_sort(y, k), few)
-        row = SpeedRow(
-            "sampling",
-            f"projection n={n:.0e}",
-            best_time(lambda: ff.project_capped_simplex(y, k), 10 * repeat),
-            others,
-            {"copy-floor": copy_floor(y, 10 * repeat)},
-        )
+        row = SpeedRow("sampling", f"projection n={n:.0e}", t["fastfair"], others,
+                       {"copy-floor": t["copy-floor"]})
         if n in PROJECTION_GOAL:
             row.floor_goal("copy-floor", PROJECTION_GOAL[n])
         rows.append(row)
@@ -78,18 +78,16 @@ def sampling(quick: bool, progress: Progress) -> list[Any]:
         if int(w.sum(dtype=np.int64)) != k:
             msg = "the NumPy pipage drew the wrong number of winners"
             raise AssertionError(msg)
-        others = {"numpy-pairs": best_time(lambda: vec.pipage_pairs(x, loop_rng), few)}
+        t = race({"fastfair": lambda: ff.pipage_round(x, seed=1),
+                  "pipage-floor": pipage_floor(x),
+                  "numpy-pairs": lambda: vec.pipage_pairs(x, loop_rng)}, turns)
+        others = {"numpy-pairs": t["numpy-pairs"]}
         if n <= (10_000 if quick else 1_000_000):
             others["blog-python-loop"] = best_time(
                 lambda: ref.pipage_round_loop(x, loop_rng), 1
             )
-        row = SpeedRow(
-            "sampling",
-            f"pipage n={n:.0e}",
-            best_time(lambda: ff.pipage_round(x, seed=1), 10 * repeat),
-            others,
-            {"pipage-floor": pipage_floor(x, 10 * repeat)},
-        )
+        row = SpeedRow("sampling", f"pipage n={n:.0e}", t["fastfair"], others,
+                       {"pipage-floor": t["pipage-floor"]})
         if n in PIPAGE_GOAL:
             row.floor_goal("pipage-floor", PIPAGE_GOAL[n])
         rows.append(row)
@@ -172,6 +170,23 @@ def pool_memory(n: int, lotteries: int, k: int) -> MemoryRow:
                       "later_lotteries_b_per_entrant_and_lottery": later})
 
 
+def _side_by_side_lotteries(pools: dict[str, Callable[[int], Any]], count: int) -> dict[str, float]:
+    """Mean wall time per lottery of each pool over ``count`` successive lotteries,
+    the pools taking turns lottery by lottery (same load), after one untimed lottery
+    each."""
+    import time
+
+    for run_one in pools.values():
+        run_one(count)
+    total = dict.fromkeys(pools, 0.0)
+    for t in range(count):
+        for name, run_one in pools.items():
+            t0 = time.perf_counter()
+            run_one(t)
+            total[name] += time.perf_counter() - t0
+    return {name: v / count for name, v in total.items()}
+
+
 def _timed_lotteries(run_one: Callable[[int], Any], count: int) -> float:
     """Mean wall time of ``count`` successive lotteries of one pool, after one untimed
     lottery (first-call costs: imports, first touch of memory)."""
@@ -195,9 +210,12 @@ def lottery(quick: bool, progress: Progress) -> list[Any]:
         k = max(1, 7 * n // 100)
         s = np.ones(n)
         pool = ff.LotteryPool("bench")
-        ours = _timed_lotteries(lambda t: pool.run_lottery(s, k, seed=t), count)
         npool = vec.ExactPool(seed=0)
-        others = {"numpy-exact-pool": _timed_lotteries(lambda t: npool.run_lottery(s, k), count)}
+        times = _side_by_side_lotteries(
+            {"fastfair": lambda t: pool.run_lottery(s, k, seed=t),
+             "numpy-exact-pool": lambda t: npool.run_lottery(s, k)}, count)
+        ours = times["fastfair"]
+        others = {"numpy-exact-pool": times["numpy-exact-pool"]}
         if n <= 1_000_000:  # one Python iteration per entrant: ~1 s a lottery at 1e6
             lpool = vec.ExactPool(seed=0, pipage="loop")
             others["numpy-exact-pool-loop"] = _timed_lotteries(
@@ -364,7 +382,6 @@ def online(quick: bool, progress: Progress) -> list[Any]:
             # the engine and the from-scratch reference agree on the first rounds
             checked = 100 if n <= 32 else 10
             _check_decisions(make(), reference(n), V[:checked], lambda r, v: r.log_S(v))
-        ours = best_time_setup(lambda: pickle.loads(frozen), lambda a: a.run(V), repeat) / T
         decisions = pickle.loads(frozen).run(V)
         others: dict[str, float] = {}
         if not skip:
@@ -386,7 +403,11 @@ def online(quick: bool, progress: Progress) -> list[Any]:
                 return vec.ef_loop(V[:Tl], p=p, forced=f, gaps=g, state=st)  # noqa: B023
         theirs = loop()
         _check_loop(label, theirs, decisions[:Tl], lambda f, g: loop(f, g))
-        others["numpy-vectorised"] = best_time(loop, max(1, repeat // 2)) / Tl
+        # fastfair and the loop in turns, so both see the same load
+        t = race({"fastfair": lambda a: a.run(V), "numpy-vectorised": loop}, repeat,
+                 budget_s=6.0, setups={"fastfair": lambda: pickle.loads(frozen)})  # noqa: B023
+        ours = t["fastfair"] / T
+        others["numpy-vectorised"] = t["numpy-vectorised"] / Tl
         row = SpeedRow("online", f"{label}, per round (run)", ours, others)
         if label in ONLINE_GOALS:
             row.speedup_goal("numpy-vectorised", ONLINE_GOALS[label])
@@ -398,12 +419,14 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     v = np.random.default_rng(1).random(8)
     calls = 20_000
     step = alloc.step
-    per_call = best_time(lambda: [step(v) for _ in range(calls)], repeat) / calls
+    bare_name, bare, with_values = _bare_call()
+    t = race({"step": lambda: [step(v) for _ in range(calls)],
+              bare_name: (lambda: [bare(v) for _ in range(calls)]) if with_values
+              else (lambda: [bare() for _ in range(calls)])}, 2 * repeat)
     ref_call = _reference_per_round(ref.PropReference(8).step, [v] * 200, budget)
-    bare_name, bare = _bare_call()
-    bare_call = best_time(lambda: [bare() for _ in range(calls)], repeat) / calls
-    rows.append(SpeedRow("online", "prop n=8, one step() call", per_call,
-                         {"numpy-reference": ref_call}, {bare_name: bare_call}).time_goal(0.5e-6))
+    rows.append(SpeedRow("online", "prop n=8, one step() call", t["step"] / calls,
+                         {"numpy-reference": ref_call},
+                         {bare_name: t[bare_name] / calls}).time_goal(0.5e-6))
     progress.step("online: step() call")
 
     # fairness on streams built against each baseline, and on a heavy-tailed stream
@@ -426,15 +449,16 @@ def online(quick: bool, progress: Progress) -> list[Any]:
     return rows
 
 
-def _bare_call() -> tuple[str, Callable[[], Any]]:
-    """The cheapest call into fastfair._core: ``_core._noop()`` when the build has it,
-    else a method that only reads a counter (``PropEngine(8).rounds()``)."""
+def _bare_call() -> tuple[str, Callable[..., Any], bool]:
+    """The cheapest call into fastfair._core with step's arguments: ``_core._noop(values)``
+    when the build has it (it does nothing), else a method that only reads a counter
+    (``PropEngine(8).rounds()``, no argument). Returns (name, function, takes values)."""
     from fastfair import _core
 
     noop = getattr(_core, "_noop", None)
     if callable(noop):
-        return "bare-pybind11-call", noop
-    return "pybind11-method-call", _core.PropEngine(8).rounds
+        return "bare-pybind11-call", noop, True
+    return "pybind11-method-call", _core.PropEngine(8).rounds, False
 
 
 # -------------------------------------------------------------------------- EF_k

@@ -10,21 +10,30 @@ divisions=...)``). The entrants file names each entrant's division in the column
 by ``--division-column`` (a header name or a 1-based position). Without it, ``-k`` is
 one whole number, as always.
 
-Rules (each a one-line error, exit code 2, before anything is read or changed):
+Rules (each a one-line error, exit code 2, before the pool is changed):
 
 - ``-k LABEL=SEATS`` needs ``--division-column``; with ``--division-column`` every
   ``-k`` is ``LABEL=SEATS`` (a plain ``-k 50`` is refused), one per division (a label
   given twice is refused); SEATS is a whole number >= 0; a plain ``-k`` is given once.
 - Every division with entrants (score > 0) in the file has seats (``-k LABEL=0`` gives
   a division none); a division's seats are at most its entrants; every ``-k`` label
-  has a row in the file.
+  has a row in the file (a mistyped one suggests the label it resembles).
+- ``--waitlist M`` draws M alternates in every division, ``--waitlist LABEL=M`` (once
+  per division, absent ones: none) a division's own; each division needs that many
+  entrants who do not win.
 - Labels are the text of the cell, stripped of surrounding whitespace, never empty;
   case matters (``F`` and ``f`` are two divisions).
+
+Read back: :func:`division_info` (a lottery's seats and entrants per division),
+:func:`member_divisions` and :func:`labels_of` (who was in which division), and
+:func:`check_quotas` (each division's winners counted against its seats).
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
+import shlex
 from collections import Counter
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -36,7 +45,13 @@ __all__ = [
     "Seats",
     "add_options",
     "check_field",
+    "check_quotas",
+    "division_info",
+    "labels_of",
+    "library_kwargs",
+    "member_divisions",
     "resolve_seats",
+    "resolve_waitlist",
     "seats_value",
     "summary_lines",
 ]
@@ -122,28 +137,54 @@ def _resolve(values: Sequence[Union[int, tuple[str, int]]], divided: bool, optio
     return {label: n for label, n in pairs}
 
 
-def check_field(table: Entrants, seats: Seats, path: str) -> None:
-    """The entrants file against the seats: every division with entrants has seats, no
-    division gets more seats than entrants, every ``-k`` label has a row."""
+def _opt(option: str, label: str, n: Union[int, str]) -> str:
+    """``-k LABEL=N`` as the user would type it (quoted when the shell needs it)."""
+    return f"{option} {shlex.quote(f'{label}={n}')}"
+
+
+def _unknown(option: str, label: str, n: int, rows: Counter[str], path: str) -> CliError:
+    """A division label of ``-k``/``--waitlist`` that no row of the file has."""
+    close = [x for x in rows if x.casefold() == label.casefold()]
+    close = close or difflib.get_close_matches(label, list(rows), n=1)
+    hint = (f"did you mean {close[0]!r}?" if close else
+            "its divisions: " + ", ".join(repr(x) for x in sorted(rows)[:10]))
+    return CliError(f"{_opt(option, label, n)}: no entrant of {path} is in division "
+                    f"{label!r} ({hint})")
+
+
+def check_field(table: Entrants, seats: Seats, path: str, waitlist: Seats = 0) -> None:
+    """The entrants file against the seats and alternates: every ``-k`` and
+    ``--waitlist`` label has a row, every division with entrants has seats, no division
+    gets more seats than entrants, nor more alternates than entrants left after its
+    seats."""
     if table.divisions is None or not isinstance(seats, dict):
         return
     rows: Counter[str] = Counter(table.divisions)
     entrants: Counter[str] = Counter(
         d for d, s in zip(table.divisions, table.scores) if s > 0)
+    alternates = waitlist if isinstance(waitlist, dict) else {}
+    for option, given in (("-k", seats), ("--waitlist", alternates)):
+        for label, n in given.items():
+            if label not in rows:
+                raise _unknown(option, label, n, rows, path)
     for label, n in entrants.items():
         if label not in seats:
             msg = (f"division {label!r} has {n:,} entrant(s) in {path} but no seats: add "
-                   f"-k {label}=SEATS (-k {label}=0 for none)")
+                   f"{_opt('-k', label, 'SEATS')} ({_opt('-k', label, 0)} for none)")
             raise CliError(msg)
     for label, k in seats.items():
-        if label not in rows:
-            known = ", ".join(repr(x) for x in sorted(rows)[:10])
-            msg = (f"-k {label}={k}: no entrant of {path} is in division {label!r} "
-                   f"(its divisions: {known})")
-            raise CliError(msg)
         if k > entrants[label]:
-            msg = (f"-k {label}={k}: division {label!r} has only {entrants[label]:,} "
-                   f"entrant(s) with a score > 0 in {path}")
+            msg = (f"{_opt('-k', label, k)}: division {label!r} has only "
+                   f"{entrants[label]:,} entrant(s) with a score > 0 in {path}")
+            raise CliError(msg)
+    every = waitlist if isinstance(waitlist, int) else 0  # alternates in every division
+    for label, k in seats.items():
+        m = alternates.get(label, every)
+        spare = entrants[label] - k
+        if m > spare:
+            shown = _opt("--waitlist", label, m) if alternates else f"--waitlist {m}"
+            msg = (f"{shown}: division {label!r} has only {spare:,} entrant(s) who do not "
+                   f"win ({entrants[label]:,} entrant(s), {k:,} seat(s)) in {path}")
             raise CliError(msg)
 
 

@@ -5,6 +5,7 @@
                              [--waitlist M [--waitlist-out WAITLIST.csv]]
                              [--lock-timeout SECONDS]
     fastfair lottery draw    POOL ENTRANTS.csv --division-column COL -k F=50 -k M=50 ...
+                             [--waitlist M | --waitlist F=5 --waitlist M=3 ...]
     fastfair lottery decline POOL ID [--expect-lottery N] [--lock-timeout SECONDS]
     fastfair lottery preview POOL ENTRANTS.csv -k K [--out ODDS.csv]
                              [--division-column COL -k LABEL=SEATS ...]
@@ -28,7 +29,9 @@ line is optional, the delimiter (comma, semicolon, tab) is detected, extra colum
 ignored; see --id-column, --score-column, --delimiter and --encoding. Divisions
 (--division-column COL names the column of each entrant's division, and -k LABEL=SEATS,
 once per division, its seats): every division gets exactly its seats, and fairness
-across lotteries runs within each division.
+across lotteries runs within each division; --waitlist M then draws M alternates in
+every division (--waitlist LABEL=M: that division's own), and a decline goes to the
+next alternate of the decliner's division.
 """
 
 from __future__ import annotations
@@ -243,7 +246,7 @@ def _read_entrants(args: argparse.Namespace) -> Entrants:
     args.k = divisions.resolve_seats(args)
     args.waitlist = divisions.resolve_waitlist(args)
     table = read_entrant_table(args.entrants, args)
-    divisions.check_field(table, args.k, args.entrants)
+    divisions.check_field(table, args.k, args.entrants, args.waitlist)
     return table
 
 

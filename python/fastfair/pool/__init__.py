@@ -2,6 +2,8 @@
 
 * :mod:`.members` -- entrant ids and pool positions;
 * :mod:`.draw` -- one lottery's draw (validate, prepare, draw, commit);
+* :mod:`.divisions` -- division labels and seats of divided lotteries (docs/divisions.md);
+* :mod:`.waitlist` -- waitlists and declines (docs/waitlists.md);
 * :mod:`.audit` -- :class:`AuditReport` and the re-derivation of every draw;
 * :mod:`.fileformat` -- the saved file (docs/pool-format.md);
 * :mod:`.core` -- :class:`LotteryPool`, which composes them.

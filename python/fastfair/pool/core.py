@@ -167,9 +167,11 @@ class LotteryPool:
         pool_size, _pos, scores, _pi, _won = self._core.column(t)
         codes, seats = self._core.column_divisions(t)
         labels = self._division_labels[t]
-        per = None if labels is None else {
-            x: {"k": int(seats[j]), "entrants": int(np.count_nonzero(scores[codes == j] > 0))}
-            for j, x in enumerate(labels)}
+        per = None
+        if labels is not None:
+            entrants = np.bincount(codes[scores > 0], minlength=len(labels))
+            per = {x: {"k": int(seats[j]), "entrants": int(entrants[j])}
+                   for j, x in enumerate(labels)}
         return {
             "lottery": t + 1,
             "k": int(self.lottery_sizes[t]),

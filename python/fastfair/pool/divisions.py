@@ -218,7 +218,7 @@ def member_labels(n_entrants: int, positions: NDArray[Any], scores: NDArray[Any]
     if labels is not None:
         keep = scores > 0
         out[positions[keep]] = np.array(labels, dtype=object)[codes[keep]]
-    return out.tolist()  # type: ignore[no-any-return]
+    return list(out.tolist())
 
 
 def waitlist_counts(waitlist: Any, dplan: DivisionPlan) -> NDArray[np.int64]:
