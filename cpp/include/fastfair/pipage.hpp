@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "fastfair/config.hpp"
 #include "fastfair/rng.hpp"
 #include "fastfair/simd.hpp"
 #include "fastfair/summation.hpp"
@@ -57,12 +58,6 @@ inline __m128d select_sd(__m128d mask, __m128d a, __m128d b) noexcept {
 // data-dependent choices are selects, not branches (they are coin flips). Only the
 // start of a chain (the first fractional entry, or the one after an exact s == 1) is
 // a branch: it is rare and predictable.
-#if defined(__GNUC__) || defined(__clang__)
-#define FASTFAIR_ALWAYS_INLINE inline __attribute__((always_inline))
-#else
-#define FASTFAIR_ALWAYS_INLINE inline
-#endif
-
 FASTFAIR_ALWAYS_INLINE std::size_t pipage_chain_body(const double* fv,
                                                      const std::uint32_t* fi, std::size_t m,
                                                      std::size_t base, PipageCarry& st,
