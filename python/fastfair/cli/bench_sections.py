@@ -404,11 +404,19 @@ def online(quick: bool, progress: Progress) -> list[Any]:
         theirs = loop()
         _check_loop(label, theirs, decisions[:Tl], lambda f, g: loop(f, g))
         # fastfair and the loop in turns, so both see the same load
-        t = race({"fastfair": lambda a: a.run(V), "numpy-vectorised": loop}, repeat,
-                 budget_s=6.0, setups={"fastfair": lambda: pickle.loads(frozen)})  # noqa: B023
+        contenders: dict[str, Callable[..., Any]] = {
+            "fastfair": lambda a: a.run(V), "numpy-vectorised": loop}
+        setups: dict[str, Callable[[], Any]] = {"fastfair": lambda: pickle.loads(frozen)}  # noqa: B023
+        if (notion, n) == ("prop", 8):
+            # issue 14's yardstick for this row: the same engine at p = 2, where
+            # phi = 1 + x^2 is a polynomial (its decisions differ: another p)
+            contenders["engine-at-p=2"] = lambda a: a.run(V)  # noqa: B023
+            setups["engine-at-p=2"] = lambda: ff.OnlineAllocator(n, notion="prop", p=2.0)  # noqa: B023
+        t = race(contenders, repeat, budget_s=6.0, setups=setups)
         ours = t["fastfair"] / T
         others["numpy-vectorised"] = t["numpy-vectorised"] / Tl
-        row = SpeedRow("online", f"{label}, per round (run)", ours, others)
+        floors = {"engine-at-p=2": t["engine-at-p=2"] / T} if "engine-at-p=2" in t else {}
+        row = SpeedRow("online", f"{label}, per round (run)", ours, others, floors)
         if label in ONLINE_GOALS:
             row.speedup_goal("numpy-vectorised", ONLINE_GOALS[label])
         rows.append(row)
