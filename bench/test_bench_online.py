@@ -143,14 +143,52 @@ def test_bench_ef_late(benchmark, impl):
     benchmark.extra_info["rounds"] = T
 
 
+STEP_CALLS = ["prop", "ef", "prop-engine", "ef-engine", "pdm-alts4"]
+
+
 @pytest.mark.benchmark(group="online-step-call-n008")
-@pytest.mark.parametrize("notion", ["prop", "ef"])
-def test_bench_single_step_call(benchmark, notion):
-    """The per-call latency of ``OnlineAllocator(8).step(values)`` from Python."""
-    a = ff.OnlineAllocator(8, notion)
+@pytest.mark.parametrize("impl", STEP_CALLS)
+def test_bench_single_step_call(benchmark, impl):
+    """The per-call latency of ``OnlineAllocator(8, notion).step(values)`` from Python,
+    beside its yardsticks in the same run: the engine's own ``step`` (no Python
+    wrapper) and ``PublicDecisionMaker(8).step`` over 4 alternatives; the bare pybind11
+    call is test_bench_bare_pybind11_call."""
     v = _stream(1, 8)[0]
-    r = benchmark(a.step, v)
+    if impl == "pdm-alts4":
+        d = ff.PublicDecisionMaker(8)
+        u = np.random.default_rng(2).random((8, 4))
+        assert 0 <= benchmark(d.step, u) < 4
+        return
+    a = ff.OnlineAllocator(8, impl.split("-")[0])
+    fn = a._impl.step if impl.endswith("-engine") else a.step
+    r = benchmark(fn, v)
     assert 0 <= r < 8
+
+
+@pytest.mark.parametrize("notion", ["prop", "ef"])
+@pytest.mark.parametrize("impl", ["run", "check-only"])
+def test_bench_run_input_check(benchmark, notion, impl):
+    """What ``run``'s input check costs next to the rounds (n = 8): ``check-only`` is a
+    run whose last value is NaN, so it does the whole one-pass check (GIL released) and
+    refuses before the first round."""
+    benchmark.group = f"online-run-check-{notion}-n008"
+    T = 1_000_000 if FULL else 2000
+    V = _stream(T, 8)
+    if impl == "check-only":
+        V[-1, -1] = np.nan
+
+    def go(a):
+        try:
+            return a.run(V)
+        except ValueError:
+            return None
+
+    out = benchmark.pedantic(go, setup=lambda: ((ff.OnlineAllocator(8, notion),), {}),
+                             rounds=5 if FULL else 1, iterations=1)
+    assert (out is None) == (impl == "check-only")
+    benchmark.extra_info["rounds"] = T
+    if benchmark.stats is not None:
+        benchmark.extra_info["ns_per_round"] = benchmark.stats.stats.min / T * 1e9
 
 
 @pytest.mark.benchmark(group="online-step-call-n008")

@@ -82,8 +82,47 @@ def lottery_instances(big: bool) -> Iterator[tuple[str, np.ndarray, int, int]]:
             yield f"lottery/{kind}/n={n}", s, k, 6
 
 
+def deserved_instances(big: bool) -> Iterator[tuple[str, np.ndarray, int]]:
+    rng = np.random.default_rng(11)
+    for n in [3, 50, 1000, 5000] + ([300_000] if big else [40_000]):
+        for kind in ("lognormal2", "pareto", "huge", "subnormal", "mixed", "zeros"):
+            if kind == "lognormal2":
+                s = rng.lognormal(0, 2.0, n)
+            elif kind == "pareto":
+                s = rng.pareto(0.4, n) + 1e-3
+            elif kind == "huge":
+                s = rng.random(n) * 1.7e308
+            elif kind == "subnormal":
+                s = rng.random(n) * 1e-310
+            elif kind == "mixed":
+                s = np.where(rng.random(n) < 0.01, 1e300, rng.random(n) * 1e-300)
+            else:
+                s = rng.random(n) * (rng.random(n) < 0.3)
+            n_pos = int(np.count_nonzero(s > 0))
+            for k in sorted({1, n_pos // 2, max(0, n_pos - 1), n_pos // 9}):
+                yield f"deserved/{kind}/n={n}/k={k}", s, k
+
+
+def fair_instances(
+    big: bool,
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray, float]]:
+    rng = np.random.default_rng(12)
+    for n in [10, 3000, 50_000] + ([1_000_000] if big else []):
+        for frac in (1.0, 0.5):
+            deserved = rng.random(n) * 5
+            received = rng.integers(0, 5, n).astype(np.float64)
+            el = rng.random(n) < frac
+            m = int(el.sum())
+            yield f"fair/frac={frac}/n={n}", deserved, received, el, max(1.0, m // 5)
+
+
 def compute(big: bool) -> dict[str, str]:
     out: dict[str, str] = {}
+    for name, s, k in deserved_instances(big):
+        out[name] = _digest(_core.deserved_seats(s, k))
+    for name, dv, rv, el, k in fair_instances(big):
+        pi = _core.fair_probabilities(dv, rv, k, el.astype(np.uint8))[0]
+        out[name] = _digest(pi)
     for name, y, k in projection_instances(big):
         out[name] = _digest(_core.project_capped_simplex(y, k))
     for name, pi, seed, size in pipage_instances(big):

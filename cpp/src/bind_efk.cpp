@@ -250,6 +250,46 @@ std::int64_t efk_step(EFkEngine& s, py::handle values_obj, py::handle) {
     return static_cast<std::int64_t>(s.eng.step_levels(s.lev.data()));
 }
 
+// run: the input is converted once, then (GIL released, the busy flag held) every value
+// is matched to a level in a first pass that stores nothing; only then the rounds run,
+// each row matched again into the engine's per-row scratch. No buffer of T x n level
+// indices: matching is a hash look-up, cheaper than allocating and re-reading one.
+py::array_t<std::int64_t> efk_run(EFkEngine& s, py::handle values_obj) {
+    fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
+    const f64_in values = fastfair_bind::real_f64(values_obj, "values");
+    fastfair_bind::require_ndim(values, 2, "values");
+    const std::size_t n = s.eng.n_agents();
+    fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(n), "values");
+    const auto T = static_cast<std::size_t>(values.shape(0));
+    py::array_t<std::int64_t> out(static_cast<py::ssize_t>(T));
+    std::int64_t* o = out.mutable_data();
+    const double* v = values.data();
+    const std::size_t total = T * n;
+    std::size_t bad = total;
+    {
+        py::gil_scoped_release nogil;  // raw buffers only below
+        for (std::size_t k = 0; k < total; ++k)
+            if (s.eng.match_level(v[k]) == -2) {
+                bad = k;
+                break;
+            }
+        if (bad == total) {
+            int* lev = s.lev.data();
+            for (std::size_t t = 0; t < T; ++t) {
+                const double* row = v + t * n;
+                for (std::size_t i = 0; i < n; ++i) lev[i] = s.eng.match_level(row[i]);
+                o[t] = static_cast<std::int64_t>(s.eng.step_levels(lev));
+            }
+        }
+    }
+    if (bad != total) {
+        std::ostringstream where;
+        where << "values[" << bad / n << ", " << bad % n << "]";
+        bad_value(v[bad], where.str());
+    }
+    return out;
+}
+
 }  // namespace
 
 void register_efk(py::module_& m) {
@@ -276,31 +316,7 @@ void register_efk(py::module_& m) {
                                              a.mutable_data());
                                    return a;
                                })
-        .def(
-            "run",
-            [](EFkEngine& s, py::handle values_obj) {
-                fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");
-                const f64_in values = fastfair_bind::real_f64(values_obj, "values");
-                fastfair_bind::require_ndim(values, 2, "values");
-                const std::size_t n = s.eng.n_agents();
-                fastfair_bind::require_len(values, 1, static_cast<py::ssize_t>(n),
-                                           "values");
-                const auto T = static_cast<std::size_t>(values.shape(0));
-                std::vector<int> lev(T * n);
-                const double* v = values.data();
-                for (std::size_t t = 0; t < T; ++t)
-                    match_row(s.eng, v + t * n, lev.data() + t * n, "values",
-                              static_cast<std::int64_t>(t));
-                py::array_t<std::int64_t> out(static_cast<py::ssize_t>(T));
-                std::int64_t* o = out.mutable_data();
-                {
-                    py::gil_scoped_release nogil;  // raw buffers only below
-                    for (std::size_t t = 0; t < T; ++t)
-                        o[t] = static_cast<std::int64_t>(s.eng.step_levels(lev.data() + t * n));
-                }
-                return out;
-            },
-            "values"_a)
+        .def("run", &efk_run, "values"_a)
         .def("deficits",
              [](const EFkEngine& s) {
                  fastfair_bind::BusyGuard guard(s.busy, "this EF_k allocator");

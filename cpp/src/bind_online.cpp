@@ -698,7 +698,7 @@ void def_engine_agents(py::class_<E>& c) {
 
 void register_online(py::module_& m) {
     // The yardstick of the benchmarks: a bare pybind11 call with step's signature.
-    m.def("_noop", [](py::handle, py::handle) { return 0; }, "values"_a,
+    m.def("_noop", [](py::handle, py::handle) { return 0; }, "values"_a = py::none(),
           "eligible"_a = py::none(), "Does nothing (private: the cost of a bare call).");
     using fastfair::EfAllocator;
     using fastfair::PropAllocator;

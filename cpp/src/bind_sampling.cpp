@@ -8,9 +8,11 @@
 #include <stdexcept>
 #include <vector>
 
+#include "fastfair/parallel.hpp"
 #include "fastfair/pipage.hpp"
 #include "fastfair/projection.hpp"
 #include "fastfair/rng.hpp"
+#include "fastfair/simd.hpp"
 #include "fastfair/summation.hpp"
 
 namespace {
@@ -87,16 +89,11 @@ std::size_t whole_sum(double total) {
 // Validates pi for pipage rounding and returns its (integral) sum K. One pass: the
 // range check (branch-free) is fused with the accurate sum.
 std::size_t check_pipage_input(const double* pi, std::size_t n) {
-    fastfair::NeumaierSum sum;
-    bool ok = true;
-    for (std::size_t i = 0; i < n; ++i) {
-        sum.add(pi[i]);
-        ok &= (pi[i] >= 0.0) & (pi[i] <= 1.0);
-    }
-    if (!ok)
-        for (std::size_t i = 0; i < n; ++i)
-            if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) throw_bad_probability(pi, i);
-    return whole_sum(sum.value());
+    double total = 0.0;
+    std::size_t first_bad = n;
+    fastfair::pipage_input_scan(pi, n, total, first_bad);
+    if (first_bad != n) throw_bad_probability(pi, first_bad);
+    return whole_sum(total);
 }
 
 // Full validation of a pipage_round call (done before any seed is drawn).
@@ -132,6 +129,16 @@ py::array_t<std::int8_t> py_pipage_round(py::handle pi_obj, std::uint64_t seed,
     double total = 0.0;
     auto body = [&] {
         fastfair::Rng rng(seed);
+        if (single && n > fastfair::parallel::kThreadsAbove) {
+            // the validation (a sequential accurate sum) runs beside the draw
+            fastfair::parallel::for_chunks(2, true, [&](std::size_t c) {
+                if (c == 0)
+                    ones = fastfair::pipage_round(pp, n, rng, op);
+                else
+                    fastfair::pipage_input_scan(pp, n, total, first_bad);
+            });
+            return;
+        }
         if (single) {
             ones = fastfair::pipage_round_checked(pp, n, rng, op, total, first_bad);
             return;
@@ -185,6 +192,26 @@ void register_sampling(py::module_& m) {
         },
         "pi"_a, "size"_a = -1,
         "Internal: validates a pipage_round call (as pipage_round does) and returns K.");
+    m.def(
+        "_set_max_threads",
+        [](int threads) {
+            if (threads < 1) throw py::value_error("threads must be >= 1");
+            return fastfair::parallel::max_threads().exchange(threads);
+        },
+        "threads"_a,
+        "Private (tests, benchmarks): caps the threads of one large call; returns the "
+        "previous cap. Results do not depend on it.");
+    m.def(
+        "_set_simd_level",
+        [](int level) {
+            if (level < 0) throw py::value_error("level must be >= 0");
+            return fastfair::simd::cap().exchange(level);
+        },
+        "level"_a,
+        "Private (tests, benchmarks): caps the vector kernels (0 = SSE2 baseline, 1 = AVX2, "
+        "2 = AVX-512F); returns the previous cap. Results do not depend on it.");
+    m.def("_simd_levels", [] { return fastfair::simd::cpu_level(); },
+          "Private: the highest vector level this CPU runs (0, 1 or 2).");
     m.def("rng_u64", &py_rng_u64, "seed"_a, "count"_a,
           "Internal: the first `count` 64-bit words of fastfair's generator.");
     m.def("rng_uniform01", &py_rng_uniform01, "seed"_a, "count"_a,

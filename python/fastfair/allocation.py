@@ -366,6 +366,12 @@ class OnlineAllocator(_PotentialRule):
         -------
         int
             The recipient (always an eligible active agent).
+
+        Notes
+        -----
+        A C-contiguous float64 ``numpy.ndarray`` (and a bool ``eligible`` array) is read
+        in place, the cheapest call; any other array-like is converted first, with the
+        same checks and the same result.
         """
         # kept minimal: this wrapper is most of a step's cost at small n
         if eligible is None:
@@ -547,6 +553,11 @@ class PublicDecisionMaker(_PotentialRule):
         -------
         int
             The chosen alternative.
+
+        Notes
+        -----
+        A C-contiguous float64 ``numpy.ndarray`` (and a bool ``available`` array) is
+        read in place, the cheapest call; any other array-like is converted first.
         """
         if available is None:
             return self._impl.step(values)  # type: ignore[no-any-return]

@@ -18,9 +18,92 @@
 // envy sum_j E_aj, then the lowest index. Not thread-safe.
 #pragma once
 
+#include <memory>
+#include <thread>
+
 #include "fastfair/online_common.hpp"
 
 namespace fastfair {
+
+namespace ef_detail {
+
+// Row i of the fast pass (docs/numerics.md "The fast potential"): for every j, the
+// normalised envy of pair (i, j) if i receives the item (x[j]) and if j receives it
+// (x[n + j]), the same float64 divisions as the exact path's; the diagonal gives 0.
+FASTFAIR_ALWAYS_INLINE void row_x_body(std::size_t n, std::size_t i, double vi,
+                                       const double* __restrict E,
+                                       const double* __restrict S,
+                                       double* __restrict x) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        const double e = E[j], s = S[j];
+        const double er = e - vi, eg = e + vi;
+        const double sg = s < vi ? vi : s;  // std::max(s, vi)
+        const double qr = er / (s > 0.0 ? s : 1.0);
+        const double qg = eg / (sg > 0.0 ? sg : 1.0);
+        const double xr = s > 0.0 ? qr : 0.0;
+        const double xg = sg > 0.0 ? qg : 0.0;
+        const double xr1 = er > 0.0 ? xr : 0.0;
+        const double xg1 = eg > 0.0 ? xg : 0.0;
+        x[j] = j == i ? 0.0 : xr1;
+        x[n + j] = j == i ? 0.0 : xg1;
+    }
+}
+// The cached fast phi - 1 of pair (i, j) from its envy and scale (x = E / S).
+FASTFAIR_ALWAYS_INLINE void cache_x_body(std::size_t n, const double* __restrict E,
+                                         const double* __restrict S,
+                                         double* __restrict x) noexcept {
+    for (std::size_t j = 0; j < n; ++j) {
+        const double e = E[j], s = S[j];
+        const double q = e / (s > 0.0 ? s : 1.0);
+        const double xx = s > 0.0 ? q : 0.0;
+        x[j] = e > 0.0 ? xx : 0.0;
+    }
+}
+// Accumulate row i: delta[j] += F(j gets) - c[j] and its magnitude mag[j] += F + c; the
+// row's own term (i gets) is returned through out[0..2] = (sum F(i gets) - c, sum of the
+// magnitudes, sum c), in 8 lanes (the order only changes roundings inside the bound).
+FASTFAIR_ALWAYS_INLINE void row_acc_body(std::size_t n, const double* __restrict F,
+                                         const double* __restrict c,
+                                         double* __restrict delta, double* __restrict mag,
+                                         double* __restrict out) noexcept {
+    double a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, b[8] = {0, 0, 0, 0, 0, 0, 0, 0},
+           cs[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    std::size_t j0 = 0;
+    for (; j0 + 8 <= n; j0 += 8)
+        for (std::size_t l = 0; l < 8; ++l) {
+            const std::size_t j = j0 + l;
+            const double fr = F[j], fg = F[n + j], cj = c[j];
+            delta[j] += fg - cj;
+            mag[j] += fg + cj;
+            a[l] += fr - cj;
+            b[l] += fr + cj;
+            cs[l] += cj;
+        }
+    for (std::size_t j = j0; j < n; ++j) {
+        const double fr = F[j], fg = F[n + j], cj = c[j];
+        delta[j] += fg - cj;
+        mag[j] += fg + cj;
+        a[0] += fr - cj;
+        b[0] += fr + cj;
+        cs[0] += cj;
+    }
+    out[0] = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    out[1] = ((b[0] + b[1]) + (b[2] + b[3])) + ((b[4] + b[5]) + (b[6] + b[7]));
+    out[2] = ((cs[0] + cs[1]) + (cs[2] + cs[3])) + ((cs[4] + cs[5]) + (cs[6] + cs[7]));
+}
+FASTFAIR_MULTIVERSION(void, row_x,
+                      (std::size_t n, std::size_t i, double vi, const double* E,
+                       const double* S, double* x),
+                      (n, i, vi, E, S, x))
+FASTFAIR_MULTIVERSION(void, cache_x,
+                      (std::size_t n, const double* E, const double* S, double* x),
+                      (n, E, S, x))
+FASTFAIR_MULTIVERSION(void, row_acc,
+                      (std::size_t n, const double* F, const double* c, double* delta,
+                       double* mag, double* out),
+                      (n, F, c, delta, mag, out))
+
+}  // namespace ef_detail
 
 class EfAllocator {
 public:
@@ -56,9 +139,16 @@ public:
     double gamma() const noexcept { return gamma_; }
     TieBreak tie_break() const noexcept { return tie_; }
     std::uint64_t rounds() const noexcept { return t_; }
+    // Rounds of this object decided by the fast potential alone / handed to the exact
+    // path by it (diagnostics for the tests; not part of the state).
+    std::uint64_t fast_rounds() const noexcept { return fast_rounds_; }
+    std::uint64_t exact_rounds() const noexcept { return exact_rounds_; }
+    // Of the fast rounds, those settled by exact deltas of a few candidates.
+    std::uint64_t resolved_rounds() const noexcept { return resolved_rounds_; }
 
     // Recompute the cached log phi / phi terms from (E, S).
     void refresh_cache() noexcept {
+        cache_fast_ = false;
         lc_max_ = 0.0;
         for (std::size_t i = 0; i < n_; ++i)
             for (std::size_t j = 0; j < n_; ++j) {
@@ -76,20 +166,47 @@ public:
     // values: n finite numbers in [0, kMaxValue]; mask: nullptr or n bytes (0/1). The
     // caller guarantees at least one active agent is eligible.
     std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
-        if (mask == nullptr && n_active_ == n_) return step_impl<false>(v);
-        for (std::size_t i = 0; i < n_; ++i) {
-            const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
-            e_[i] = e;
-            ve_[i] = e ? v[i] : 0.0;
+        const bool fast = gamma_ == 0.0 && n_ >= 2 &&
+                          fast_potential_mode().load(std::memory_order_relaxed) >= 1;
+        const bool plain = mask == nullptr && n_active_ == n_;
+        if (!plain) {
+            for (std::size_t i = 0; i < n_; ++i) {
+                const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
+                e_[i] = e;
+                ve_[i] = e ? v[i] : 0.0;
+            }
+            v = ve_.data();
         }
-        return step_impl<true>(ve_.data());
+        if (fast) {
+            if (!cache_fast_) refresh_cache_fast();
+            const std::int64_t r = plain ? step_fast<false>(v) : step_fast<true>(v);
+            if (r >= 0) return r;
+            ++exact_rounds_;
+            refresh_cache();  // the exact path's caches
+        } else if (cache_fast_) {
+            refresh_cache();
+        }
+        return plain ? step_impl<false>(v) : step_impl<true>(v);
     }
 
     void run(const double* V, std::size_t T, std::int64_t* out,
              const std::uint8_t* mask = nullptr, std::size_t mask_stride = 0) noexcept {
+        std::unique_ptr<Helper> helper;
+        if (n_ >= kThreadMinAgents && T >= 8 && gamma_ == 0.0 && online_threads() >= 2 &&
+            fast_potential_mode().load(std::memory_order_relaxed) >= 1) {
+            try {
+                helper = std::make_unique<Helper>(*this);
+            } catch (...) {  // no thread available: one thread it is
+            }
+        }
+        helper_ = helper.get();
         for (std::size_t t = 0; t < T; ++t)
             out[t] = step(V + t * n_, mask == nullptr ? nullptr : mask + t * mask_stride);
+        helper_ = nullptr;
     }
+
+    // run() splits the fast pass across two threads from this many agents on.
+    static constexpr std::size_t kThreadMinAgents = 64;
 
     bool any_eligible(const std::uint8_t* mask) const noexcept {
         for (std::size_t i = 0; i < n_; ++i)
@@ -172,22 +289,337 @@ private:
         ve_.assign(n_, 0.0);
         e_.assign(n_, 0);
         idx_.assign(n_, 0);
+        fmag_.assign(n_, 0.0);
+        fx_.assign(2 * n_, 0.0);
+        fF_.assign(2 * n_, 0.0);
+        fcol_.assign(2 * n_, 0.0);
     }
 
-    template <bool Masked>
-    std::int64_t step_impl(const double* v) noexcept {
+    // pc_ = the fast phi - 1 of every pair (lc_ is then unused), O(n^2) fast terms.
+    void refresh_cache_fast() noexcept {
         const std::size_t n = n_;
-        const double p = p_;
+        const int level = simd_level().load(std::memory_order_relaxed);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::size_t row = i * n;
+            FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, E_.data() + row, S_.data() + row,
+                              fx_.data());
+            fast_phi_m1_batch(fx_.data(), pc_.data() + row, n, p_, level);
+            pc_[row + i] = 0.0;
+        }
+        cache_fast_ = true;
+    }
+
+    // The round decided by the fast potential (docs/numerics.md "The fast potential"):
+    // the recipient when the error bounds prove it is the exact path's choice, -1 (state
+    // untouched) when they cannot (near-ties, huge envies).
+    template <bool Masked>
+    std::int64_t step_fast(const double* v) noexcept {
+        const std::size_t n = n_;
+        const int level = simd_level().load(std::memory_order_relaxed);
+        double* dl = delta_.data();
+        double* mag = fmag_.data();
+        for (std::size_t a = 0; a < n; ++a) {
+            dl[a] = 0.0;
+            mag[a] = 0.0;
+        }
+        // Rows [0, h) here, rows [h, n) on the helper thread when one runs (n >= 64
+        // inside run()); the helper's sums are added afterwards. The split only changes
+        // roundings inside the bound, so the decisions are the same for any thread count.
+        const std::size_t h = helper_ != nullptr ? n / 2 : n;
+        if (h < n) helper_->start(v, level);
+        double csum = row_pass(v, 0, h, level, dl, mag, fx_.data(), fF_.data());
+        if (h < n) {
+            csum += helper_->wait();
+            const double* hd = helper_->dl.data();
+            const double* hm = helper_->mag.data();
+            for (std::size_t a = 0; a < n; ++a) {
+                dl[a] += hd[a];
+                mag[a] += hm[a];
+            }
+        }
+        // Out of the fast range anywhere (the exact path might shift): exact path.
+        if (!(csum < kFastPhiMax)) return -1;
+        for (std::size_t a = 0; a < n; ++a)
+            if (!(mag[a] < kFastPhiMax)) return -1;
+        // |fast delta - exact delta| <= err(a): the two terms of every pair within the
+        // kernel bound, their subtractions and two sums of at most 2n terms.
+        const double nd = static_cast<double>(n);
+        const double rel = 2.5 * kFastPhiRel + 8.0 * nd * 0x1p-53;
+        const double abs_ = 8.0 * nd * kFastPhiAbs;
+        auto err = [&](std::size_t a) { return mag[a] == 0.0 ? 0.0 : rel * mag[a] + abs_; };
+        std::size_t b = n;
+        double bd = INFINITY;
+        for (std::size_t a = 0; a < n; ++a) {
+            if (Masked && !e_[a]) continue;
+            if (dl[a] < bd) {
+                bd = dl[a];
+                b = a;
+            }
+        }
+        if (b == n) return -1;
+        const double eb = err(b);
+        const double ub = bd + eb;
+        const bool by_value = tie_ == TieBreak::Value;
+        // The exact path ties every candidate within best + kTieRel * (S + best),
+        // S = m + sum of the exact cached terms (see step_impl); bounds of S.
+        const double md = nd * (nd - 1.0);
+        const double srel = kFastPhiRel + 4.0 * nd * nd * 0x1p-53;
+        const double S_hi = md + csum * (1.0 + srel) + md * kFastPhiAbs;
+        const double S_lo = md + csum * (1.0 - srel) - md * kFastPhiAbs;
+        auto lim_up = [&](double best) {
+            return best + kTieRel * (S_hi + best) * (1.0 + 1e-14) + 1e-300;
+        };
+        auto lim_down = [&](double best) {
+            return best + kTieRel * (S_lo + best) * (1.0 - 1e-14) - 1e-300;
+        };
+        bool settled = true;
+        for (std::size_t a = 0; a < n && settled; ++a) {
+            if (a == b || (Masked && !e_[a])) continue;
+            const double ea = err(a);
+            if (dl[a] - ea > ub) continue;
+            if (ea == 0.0 && eb == 0.0 && dl[a] == bd) continue;  // exact tie, a > b
+            settled = false;
+        }
+        if (settled && by_value) {
+            const double hi = lim_up(ub), lo = lim_down(bd - eb);
+            std::size_t best = b;
+            double best_env = NAN;
+            for (std::size_t a = 0; a < n && settled; ++a) {
+                if (a == b || (Masked && !e_[a])) continue;
+                const double ea = err(a);
+                if (dl[a] - ea > hi) continue;
+                if (!(dl[a] + ea < lo)) {
+                    settled = false;
+                    break;
+                }
+                tie_step(v, a, best, best_env);
+            }
+            if (settled) b = best;
+        }
+        if (!settled) {
+            // Exact deltas for the candidates the bounds cannot rule out, in the exact
+            // path's own order; the others are surely beyond the minimum (or the tie
+            // limit). Many survivors (genuine ties): the whole exact path is cheaper.
+            const double thr = by_value ? lim_up(ub) : ub;
+            std::size_t cnt = 0;
+            for (std::size_t a = 0; a < n; ++a) {
+                if (Masked && !e_[a]) continue;
+                if (dl[a] - err(a) <= thr) idx_[cnt++] = static_cast<std::uint32_t>(a);
+            }
+            if (cnt > n / 2 + 1) return -1;
+            double* ex = fmag_.data();  // reused: exact deltas, by survivor
+            std::size_t bt = n;
+            double btd = INFINITY;
+            for (std::size_t c = 0; c < cnt; ++c) {
+                ex[c] = exact_delta(v, idx_[c]);
+                if (ex[c] < btd) {
+                    btd = ex[c];
+                    bt = idx_[c];
+                }
+            }
+            if (bt == n) return -1;
+            b = bt;
+            if (by_value) {
+                const double hi = lim_up(btd), lo = lim_down(btd);
+                std::size_t best = bt;
+                double best_env = NAN;
+                for (std::size_t c = 0; c < cnt; ++c) {
+                    const std::size_t a = idx_[c];
+                    if (a == bt || ex[c] > hi) continue;
+                    if (!(ex[c] <= lo)) return -1;  // within the limit's rounding band
+                    tie_step(v, a, best, best_env);
+                }
+                b = best;
+            }
+            ++resolved_rounds_;
+        }
+        count_round<Masked>();
+        apply_fast(v, b, level);
+        ++fast_rounds_;
+        return static_cast<std::int64_t>(b);
+    }
+
+    // The fast pass over rows [r0, r1): adds each row's terms to dl / mag (zeroed by the
+    // caller) and returns the sum of the rows' cached terms. Reads the state only.
+    double row_pass(const double* v, std::size_t r0, std::size_t r1, int level, double* dl,
+                    double* mag, double* fx, double* fF) const noexcept {
+        const std::size_t n = n_;
+        double csum = 0.0;
+        double racc[3];
+        for (std::size_t i = r0; i < r1; ++i) {
+            const double vi = v[i];
+            const std::size_t row = i * n;
+            if (vi == 0.0) {  // no pair of row i changes
+                for (std::size_t j = 0; j < n; ++j) csum += pc_[row + j];
+                continue;
+            }
+            FASTFAIR_DISPATCH(ef_detail::row_x, level, n, i, vi, E_.data() + row,
+                              S_.data() + row, fx);
+            fast_phi_m1_batch(fx, fF, 2 * n, p_, level);
+            FASTFAIR_DISPATCH(ef_detail::row_acc, level, n, fF, pc_.data() + row, dl, mag,
+                              racc);
+            dl[i] += racc[0];
+            mag[i] += racc[1];
+            csum += racc[2];
+        }
+        return csum;
+    }
+
+    // A second thread for the row pass, alive for one run() call: the main thread hands
+    // it a round (start) and waits for it (wait); both spin briefly, then yield.
+    struct Helper {
+        explicit Helper(const EfAllocator& e)
+            : eng(e), dl(e.n_, 0.0), mag(e.n_, 0.0), fx(2 * e.n_, 0.0), fF(2 * e.n_, 0.0),
+              th([this] { loop(); }) {}
+        ~Helper() {
+            quit.store(true, std::memory_order_release);
+            go.fetch_add(1, std::memory_order_acq_rel);
+            th.join();
+        }
+        void start(const double* v_, int level_) noexcept {
+            v = v_;
+            level = level_;
+            go.fetch_add(1, std::memory_order_acq_rel);
+        }
+        double wait() noexcept {
+            const std::uint64_t want = go.load(std::memory_order_relaxed);
+            spin([&] { return done.load(std::memory_order_acquire) == want; });
+            return csum;
+        }
+        template <class Ready>
+        static void spin(Ready ready) noexcept {
+            for (int k = 0; !ready(); ++k) {
+                if (k > 4000) std::this_thread::yield();
+            }
+        }
+        void loop() noexcept {
+            std::uint64_t seen = 0;
+            for (;;) {
+                spin([&] { return go.load(std::memory_order_acquire) != seen; });
+                seen = go.load(std::memory_order_acquire);
+                if (quit.load(std::memory_order_acquire)) return;
+                const std::size_t n = eng.n_;
+                std::fill(dl.begin(), dl.end(), 0.0);
+                std::fill(mag.begin(), mag.end(), 0.0);
+                csum = eng.row_pass(v, n / 2, n, level, dl.data(), mag.data(), fx.data(),
+                                    fF.data());
+                done.store(seen, std::memory_order_release);
+            }
+        }
+        const EfAllocator& eng;
+        std::vector<double> dl, mag, fx, fF;
+        const double* v = nullptr;
+        int level = 0;
+        double csum = 0.0;
+        std::atomic<std::uint64_t> go{0}, done{0};
+        std::atomic<bool> quit{false};
+        std::thread th;
+    };
+
+    // One step of the exact path's value tie loop (value, then total envy, then index).
+    void tie_step(const double* v, std::size_t a, std::size_t& best,
+                  double& best_env) const noexcept {
+        if (v[a] > v[best]) {
+            best = a;
+            best_env = NAN;
+        } else if (v[a] == v[best]) {
+            if (std::isnan(best_env)) best_env = envy_sum(best);
+            const double env = envy_sum(a);
+            if (env > best_env) {
+                best = a;
+                best_env = env;
+            }
+        }
+    }
+
+    // The exact path's cached term of pair k (set_cache), computed from the state.
+    double exact_cached(std::size_t k) const noexcept {
+        const double l = log_phi_ratio(E_[k], S_[k], p_);
+        return l == 0.0 ? 0.0 : phi_minus_1(std::min(l, kLogFastLimit));
+    }
+    static double exact_term(double l) noexcept {
+        return l == 0.0 ? 0.0 : phi_minus_1(std::min(l, kLogFastLimit));
+    }
+    // The exact path's delta_[a] (step_impl pass 1, unshifted), the same terms summed in
+    // the same order: rows i ascending, pair (i, a) for i != a, row a's own sum at i = a.
+    double exact_delta(const double* v, std::size_t a) const noexcept {
+        const std::size_t n = n_;
+        double acc = 0.0;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            if (vi == 0.0) continue;
+            if (i == a) {
+                double di = 0.0;
+                for (std::size_t j = 0; j < n; ++j) {
+                    const std::size_t k = a * n + j;
+                    const double e = E_[k];
+                    if (j == a || !(e + vi > 0.0) || !(e > 0.0)) continue;
+                    di += exact_term(log_phi_ratio(e - vi, S_[k], p_)) - exact_cached(k);
+                }
+                acc += di;
+            } else {
+                const std::size_t k = i * n + a;
+                const double e = E_[k];
+                if (!(e + vi > 0.0)) continue;
+                acc += exact_term(log_phi_ratio(e + vi, std::max(S_[k], vi), p_)) -
+                       exact_cached(k);
+            }
+        }
+        return acc;
+    }
+
+    // Apply the decision; the changed pairs' cached fast terms from the new state.
+    void apply_fast(const double* v, std::size_t best, int level) noexcept {
+        const std::size_t n = n_;
+        const double vb = v[best];
+        const std::size_t rb = best * n;
+        if (vb != 0.0) {
+            for (std::size_t j = 0; j < n; ++j)
+                if (j != best) E_[rb + j] -= vb;
+            FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, E_.data() + rb, S_.data() + rb,
+                              fx_.data());
+            fast_phi_m1_batch(fx_.data(), pc_.data() + rb, n, p_, level);
+            pc_[rb + best] = 0.0;
+        }
+        double* ce = fcol_.data();
+        double* cs = fcol_.data() + n;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double vi = v[i];
+            const std::size_t k = i * n + best;
+            if (i != best && vi != 0.0) {
+                E_[k] += vi;
+                S_[k] = std::max(S_[k], vi);
+            }
+            ce[i] = E_[k];
+            cs[i] = S_[k];
+        }
+        FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, ce, cs, fx_.data());
+        fast_phi_m1_batch(fx_.data(), fF_.data(), n, p_, level);
+        for (std::size_t i = 0; i < n; ++i) pc_[i * n + best] = i == best ? 0.0 : fF_[i];
+        own_[best] += vb;
+        ++t_;
+    }
+
+    // Count the round in the moment sum of bound().
+    template <bool Masked>
+    void count_round() noexcept {
         if (Masked) {
             std::size_t k = 0;
-            for (std::size_t i = 0; i < n; ++i) k += e_[i];
-            if (k == n)
+            for (std::size_t i = 0; i < n_; ++i) k += e_[i];
+            if (k == n_)
                 ++moments_.plain;
             else
                 moments_.add(k >= 2 ? 2.0 / static_cast<double>(k) : 0.0);
         } else {
             ++moments_.plain;
         }
+    }
+
+    template <bool Masked>
+    std::int64_t step_impl(const double* v) noexcept {
+        const std::size_t n = n_;
+        const double p = p_;
+        count_round<Masked>();
         if (gamma_ > 0.0) {
             for (std::size_t k = 0; k < n * n; ++k) E_[k] *= gamma_;
             refresh_cache();
@@ -365,6 +797,10 @@ private:
     std::vector<double> ve_;       // scratch: values with ineligible agents zeroed
     std::vector<std::uint8_t> e_;  // scratch: eligible and active
     std::vector<std::uint32_t> idx_;  // scratch: compacted column indices of one row
+    std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0, resolved_rounds_ = 0;
+    Helper* helper_ = nullptr;  // the second thread of the current run(), if any
+    bool cache_fast_ = false;  // pc_ holds fast terms (lc_ unused) instead of exact ones
+    std::vector<double> fmag_, fx_, fF_, fcol_;  // scratch of the fast pass
 };
 
 }  // namespace fastfair

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <utility>
@@ -47,22 +48,34 @@ namespace detail {
 // scores only through their ratios) and the passes go on.
 template <bool Scaled>
 inline bool deserved_seats_passes(const double* s, std::size_t n, double k, double* d,
-                                  std::vector<std::uint32_t>& work, int e) {
+                                  std::vector<std::uint32_t>& work, int e,
+                                  const NeumaierSum* unscaled_total = nullptr) {
     const auto S = [&](std::size_t i) { return Scaled ? std::ldexp(s[i], -e) : s[i]; };
     constexpr double kBig = 0x1.0p+900;
     const double inf = std::numeric_limits<double>::infinity();
     NeumaierSum total;
-    for (std::size_t i = 0; i < n; ++i) {
-        const double si = S(i);
-        if (si > 0.0) total.add(si);
+    if (!Scaled && unscaled_total != nullptr) {
+        total = *unscaled_total;  // summed by the caller's first pass (same order)
+    } else {
+        for (std::size_t i = 0; i < n; ++i) {
+            const double si = S(i);
+            if (si > 0.0) total.add(si);
+        }
     }
-    // d_i == 1.0 marks a capped entrant during the passes.
-    std::fill(d, d + n, 0.0);
+    // Candidate indices are compacted into work[0:wn] (never shrunk: no fill per call).
+    if (work.size() < n) work.resize(n);
+    std::uint32_t* wk = work.data();
+    std::size_t wn = 0;
+    // d_i == 1.0 marks a capped entrant during the passes (d is zeroed by the first
+    // candidate pass).
+    bool d_zeroed = false;
     double n_capped = 0.0;
     double c = total.value() > 0.0 ? k / total.value() : inf;
     for (;;) {
         if (!(c <= kBig)) {
             if (!Scaled) return false;
+            if (!d_zeroed) std::fill(d, d + n, 0.0);
+            d_zeroed = true;
             double fm = 0.0;  // the largest free score
             for (std::size_t i = 0; i < n; ++i)
                 if (s[i] > 0.0 && d[i] != 1.0) fm = std::max(fm, s[i]);
@@ -72,28 +85,36 @@ inline bool deserved_seats_passes(const double* s, std::size_t n, double k, doub
                 if (s[i] > 0.0 && d[i] != 1.0) fs.add(S(i));
             c = (k - n_capped) / fs.value();  // fs >= 1: the maximum scales to [1, 2)
         }
-        // Candidates at base level c0 = c; the rest's (free) mass is summed once.
+        // Candidates at base level c0 = c: free entrants with S_i >= 1 / (2 c0). The
+        // rest's (free) mass is needed only once somebody is capped; it is then summed
+        // in index order over the same set (capped entrants are never in it: they
+        // have S_i >= 1 / c >= 1 / (2 c0)).
         const double c0 = c;
         const double floor_s = 0.5 / c0;
-        work.clear();
-        NeumaierSum rest;
-        for (std::size_t i = 0; i < n; ++i) {
-            if (s[i] > 0.0 && d[i] != 1.0) {
-                const double si = S(i);
-                if (si >= floor_s)
-                    work.push_back(static_cast<std::uint32_t>(i));
-                else
-                    rest.add(si);
+        wn = 0;
+        if (!d_zeroed) {  // branch-free: the first candidate pass also zeroes d
+            for (std::size_t i = 0; i < n; ++i) {
+                d[i] = 0.0;
+                wk[wn] = static_cast<std::uint32_t>(i);
+                wn += static_cast<std::size_t>((s[i] > 0.0) & (S(i) >= floor_s));
+            }
+            d_zeroed = true;
+        } else {
+            for (std::size_t i = 0; i < n; ++i) {
+                wk[wn] = static_cast<std::uint32_t>(i);
+                wn += static_cast<std::size_t>((s[i] > 0.0) & (d[i] != 1.0) &
+                                               (S(i) >= floor_s));
             }
         }
-        const double rest_sum = rest.value();
+        bool have_rest = false;
+        double rest_sum = 0.0;
         bool rebuild = false;
         for (;;) {
             bool capped_more = false;
             NeumaierSum cand_free;
             std::size_t kept = 0;
-            for (std::size_t j = 0; j < work.size(); ++j) {
-                const std::uint32_t i = work[j];
+            for (std::size_t j = 0; j < wn; ++j) {
+                const std::uint32_t i = wk[j];
                 const double si = S(i);
                 if (c * si >= 1.0) {
                     d[i] = 1.0;
@@ -101,14 +122,25 @@ inline bool deserved_seats_passes(const double* s, std::size_t n, double k, doub
                     capped_more = true;
                 } else {
                     cand_free.add(si);
-                    work[kept++] = i;
+                    wk[kept++] = i;
                 }
             }
-            work.resize(kept);
+            wn = kept;
             if (!capped_more) break;
             if (n_capped >= k) {  // rounding corner: nothing left
                 c = 0.0;
                 break;
+            }
+            if (!have_rest) {
+                NeumaierSum rest;
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (s[i] > 0.0 && d[i] != 1.0) {
+                        const double si = S(i);
+                        if (!(si >= floor_s)) rest.add(si);
+                    }
+                }
+                rest_sum = rest.value();
+                have_rest = true;
             }
             const double free_sum = rest_sum + cand_free.value();
             // free scores that scaled to 0 still hold seats: rescale (c = inf)
@@ -120,8 +152,10 @@ inline bool deserved_seats_passes(const double* s, std::size_t n, double k, doub
         }
         if (!rebuild) break;
     }
-    for (std::size_t i = 0; i < n; ++i)
-        if (d[i] != 1.0) d[i] = s[i] > 0.0 ? c * S(i) : 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+        const double v = s[i] > 0.0 ? c * S(i) : 0.0;
+        d[i] = d[i] == 1.0 ? 1.0 : v;
+    }
     return true;
 }
 
@@ -136,12 +170,16 @@ inline bool deserved_seats_passes(const double* s, std::size_t n, double k, doub
 // (their seats are below k * 2^-1022). Ordinary inputs take the unscaled passes.
 inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
                            std::vector<std::uint32_t>& work) {
+    // One pass: the number of positive scores, their maximum and (for the unscaled
+    // passes) their accurate sum in index order.
     std::size_t n_pos = 0;
     double mx = 0.0;
+    NeumaierSum total;
     for (std::size_t i = 0; i < n; ++i) {
         if (s[i] > 0.0) {
             ++n_pos;
             mx = std::max(mx, s[i]);
+            total.add(s[i]);
         }
     }
     if (!(k >= 0.0) || k > static_cast<double>(n_pos))
@@ -154,7 +192,8 @@ inline void deserved_seats(const double* s, std::size_t n, double k, double* d,
         for (std::size_t i = 0; i < n; ++i) d[i] = s[i] > 0.0 ? 1.0 : 0.0;
         return;
     }
-    if (mx <= 0x1.0p+900 && detail::deserved_seats_passes<false>(s, n, k, d, work, 0)) return;
+    if (mx <= 0x1.0p+900 && detail::deserved_seats_passes<false>(s, n, k, d, work, 0, &total))
+        return;
     detail::deserved_seats_passes<true>(s, n, k, d, work, std::ilogb(mx));
 }
 
@@ -201,6 +240,13 @@ inline void scatter_eligible(std::size_t m, std::size_t n, const FairScratch& w,
 inline void fair_probabilities_exact(const double* target, const std::uint8_t* eligible,
                                      std::size_t n, double k, double* pi,
                                      FairScratch& w) {
+    if ((eligible == nullptr || std::memchr(eligible, 0, n) == nullptr) && target != pi) {
+        // everyone eligible: the gather would copy target as is and the scatter x as is
+        if (!(k >= 0.0) || k > static_cast<double>(n))
+            throw std::invalid_argument("k must lie in [0, number of eligible entrants]");
+        project_capped_simplex(target, n, k, pi, w.proj_work);
+        return;
+    }
     const std::size_t m = gather_eligible(target, eligible, n, w);
     if (!(k >= 0.0) || k > static_cast<double>(m))
         throw std::invalid_argument("k must lie in [0, number of eligible entrants]");

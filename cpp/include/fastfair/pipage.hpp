@@ -17,8 +17,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "fastfair/rng.hpp"
+#include "fastfair/simd.hpp"
 #include "fastfair/summation.hpp"
 
 #if defined(__SSE2__)
@@ -81,7 +83,7 @@ inline std::size_t pipage_chain(const double* fv, const std::uint32_t* fi, std::
             const __m128d lhs = _mm_mul_sd(_mm_set_sd(u), den);
             small = static_cast<unsigned>(_mm_movemask_pd(m)) & 1u;
             win = static_cast<unsigned>(_mm_movemask_pd(_mm_cmplt_sd(lhs, rhs))) & 1u;
-            s = _mm_cvtsd_f64(_mm_sub_sd(vs, _mm_andnot_pd(m, one)));  // s or s - 1
+            s = _mm_cvtsd_f64(select_sd(m, vs, _mm_sub_sd(vs, one)));  // s or s - 1
 #else
             const double sum = pc + pj;
             small = sum < 1.0;
@@ -111,6 +113,68 @@ inline std::size_t pipage_chain(const double* fv, const std::uint32_t* fi, std::
 
 namespace detail {
 
+// The first pass over one block (m <= kBlock entries): integral entries written as 0
+// or 1 (fractional ones get a placeholder 0), fractional values and block indices
+// compacted into fv / fi. Returns the ones written; nf receives the fractional count.
+inline std::size_t pipage_pass1(const double* p, std::size_t m, std::int8_t* o, double* fv,
+                                std::uint32_t* fi, std::size_t& nf_out) noexcept {
+    std::size_t nf = 0, ones = 0;
+    for (std::size_t t = 0; t < m; ++t) {
+        const double pj = p[t];
+        const bool one = pj >= 1.0;
+        o[t] = static_cast<std::int8_t>(one);
+        ones += static_cast<std::size_t>(one);
+        fv[nf] = pj;
+        fi[nf] = static_cast<std::uint32_t>(t);
+        nf += static_cast<std::size_t>((pj > 0.0) & (pj < 1.0));
+    }
+    nf_out = nf;
+    return ones;
+}
+
+#if FASTFAIR_X86_DISPATCH
+// kBytes01[m]: 8 bytes, byte l = bit l of m (0 or 1), little-endian.
+struct Bytes01Table {
+    std::uint64_t v[256];
+    constexpr Bytes01Table() : v{} {
+        for (int m = 0; m < 256; ++m)
+            for (int l = 0; l < 8; ++l)
+                if (m & (1 << l)) v[m] |= std::uint64_t{1} << (8 * l);
+    }
+};
+inline constexpr Bytes01Table kBytes01{};
+
+// pipage_pass1 with AVX-512F: compares, compress-stores of the fractional values and
+// indices, the 0/1 bytes from a table. The same outputs.
+__attribute__((target("avx512f,popcnt"), noinline)) inline std::size_t pipage_pass1_avx512(
+    const double* p, std::size_t m, std::int8_t* o, double* fv, std::uint32_t* fi,
+    std::size_t& nf_out) noexcept {
+    const __m512d one = _mm512_set1_pd(1.0), zero = _mm512_setzero_pd();
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 0, 0, 0, 0, 0, 0, 0, 0);
+    std::size_t nf = 0, ones = 0, t = 0;
+    // compress-stores write 8 entries at fv + nf <= fv + t: inside the block buffers
+    for (; t + 8 <= m; t += 8) {
+        const __m512d v = _mm512_loadu_pd(p + t);
+        const __mmask8 is_one = _mm512_cmp_pd_mask(v, one, _CMP_GE_OQ);
+        const __mmask8 frac = static_cast<__mmask8>(_mm512_cmp_pd_mask(v, zero, _CMP_GT_OQ) &
+                                                     _mm512_cmp_pd_mask(v, one, _CMP_LT_OQ));
+        const std::uint64_t bytes = kBytes01.v[is_one];
+        std::memcpy(o + t, &bytes, 8);
+        ones += static_cast<std::size_t>(__builtin_popcount(is_one));
+        _mm512_storeu_pd(fv + nf, _mm512_maskz_compress_pd(frac, v));
+        const __m512i idx = _mm512_add_epi32(iota, _mm512_set1_epi32(static_cast<int>(t)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(fi + nf),
+                            _mm512_castsi512_si256(_mm512_maskz_compress_epi32(frac, idx)));
+        nf += static_cast<std::size_t>(__builtin_popcount(frac));
+    }
+    std::size_t nf_tail = 0;
+    ones += pipage_pass1(p + t, m - t, o + t, fv + nf, fi + nf, nf_tail);
+    for (std::size_t q = nf; q < nf + nf_tail; ++q) fi[q] += static_cast<std::uint32_t>(t);
+    nf_out = nf + nf_tail;
+    return ones;
+}
+#endif
+
 // Check: also sums pi in index order with NeumaierSum (the same arithmetic as
 // accurate_sum) and finds the first entry outside [0, 1] (NaN included), fused into
 // the pass that reads pi; the draw is then meaningless unless that entry is n.
@@ -125,24 +189,33 @@ inline std::size_t pipage_blocks(const double* pi, std::size_t n, Rng& rng,
     PipageCarry st;
     NeumaierSum sum;
     Rng local = rng;  // in registers: the int8 stores below could alias a member
+    const int level = simd::level();
+    (void)level;
     for (std::size_t b0 = 0; b0 < n; b0 += kBlock) {
         const std::size_t m = n - b0 < kBlock ? n - b0 : kBlock;
         const double* p = pi + b0;
         std::int8_t* o = out + b0;
         std::size_t nf = 0, blk_ones = 0;
         bool blk_ok = true;
-        for (std::size_t t = 0; t < m; ++t) {
-            const double pj = p[t];
-            const bool one = pj >= 1.0;
-            o[t] = static_cast<std::int8_t>(one);
-            blk_ones += static_cast<std::size_t>(one);
-            fv[nf] = pj;
-            fi[nf] = static_cast<std::uint32_t>(t);
-            nf += static_cast<std::size_t>((pj > 0.0) & (pj < 1.0));
-            if (Check) {
+        if (Check) {
+            for (std::size_t t = 0; t < m; ++t) {
+                const double pj = p[t];
+                const bool one = pj >= 1.0;
+                o[t] = static_cast<std::int8_t>(one);
+                blk_ones += static_cast<std::size_t>(one);
+                fv[nf] = pj;
+                fi[nf] = static_cast<std::uint32_t>(t);
+                nf += static_cast<std::size_t>((pj > 0.0) & (pj < 1.0));
                 sum.add(pj);
                 blk_ok &= (pj >= 0.0) & (pj <= 1.0);
             }
+        } else {
+#if FASTFAIR_X86_DISPATCH
+            if (level >= 2)
+                blk_ones = pipage_pass1_avx512(p, m, o, fv, fi, nf);
+            else
+#endif
+                blk_ones = pipage_pass1(p, m, o, fv, fi, nf);
         }
         if (Check && !blk_ok && bad == n)
             for (std::size_t t = 0; t < m; ++t)
@@ -179,6 +252,26 @@ inline std::size_t pipage_blocks(const double* pi, std::size_t n, Rng& rng,
 inline std::size_t pipage_round(const double* pi, std::size_t n, Rng& rng,
                                 std::int8_t* out) noexcept {
     return detail::pipage_blocks<false>(pi, n, rng, out, nullptr, nullptr);
+}
+
+// The validation of pi alone: total = accurate_sum(pi, n) (bit-identical) and
+// first_bad = the first entry outside [0, 1] (n if none). One branch-free pass.
+inline void pipage_input_scan(const double* pi, std::size_t n, double& total,
+                              std::size_t& first_bad) noexcept {
+    NeumaierSum sum;
+    bool ok = true;
+    for (std::size_t i = 0; i < n; ++i) {
+        sum.add(pi[i]);
+        ok &= (pi[i] >= 0.0) & (pi[i] <= 1.0);
+    }
+    first_bad = n;
+    if (!ok)
+        for (std::size_t i = 0; i < n; ++i)
+            if (!(pi[i] >= 0.0 && pi[i] <= 1.0)) {
+                first_bad = i;
+                break;
+            }
+    total = sum.value();
 }
 
 // pipage_round fused with the validation of pi: total receives accurate_sum(pi, n)

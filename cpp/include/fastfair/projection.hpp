@@ -23,11 +23,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
 
 #include "fastfair/config.hpp"
+#include "fastfair/parallel.hpp"
+#include "fastfair/simd.hpp"
 #include "fastfair/rng.hpp"
 #include "fastfair/summation.hpp"
 
@@ -196,9 +199,17 @@ inline int sign_vs_k(double f_lanes, std::size_t n, double k) noexcept {
 }
 
 #if defined(__SSE2__)
-FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, double p_lo,
-                                               double p_hi, double* dst, double* free_vals,
-                                               FusedPass& out) noexcept {
+// One chunk of the fused pass: undecided values compacted to dst, free values to
+// free_vals (both from index 0 of the chunk).
+struct FusedChunk {
+    double f_lo = 0.0, f_hi = 0.0, big = 0.0;
+    bool finite = true;
+    std::size_t kept = 0, n_free = 0, n_one = 0;
+};
+
+FASTFAIR_NOINLINE inline void fused_chunk(const double* y, std::size_t n, double p_lo,
+                                          double p_hi, double* dst, double* free_vals,
+                                          FusedChunk& out) noexcept {
     const __m128d zero = _mm_setzero_pd(), one = _mm_set1_pd(1.0);
     const __m128d vlo = _mm_set1_pd(p_lo), vhi = _mm_set1_pd(p_hi);
     const __m128d absmask = _mm_castsi128_pd(_mm_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
@@ -235,12 +246,11 @@ FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, d
         step(_mm_loadu_pd(y + i), acc_lo0, acc_hi0);
         step(_mm_loadu_pd(y + i + 2), acc_lo1, acc_hi1);
     }
-    for (; i < n; ++i) {  // the tail, one entry in the low lane (the high lane decided)
-        const __m128d v = _mm_set_sd(y[i]);
-        const __m128d a = _mm_and_pd(v, absmask);
-        fin = _mm_and_pd(fin, _mm_cmple_pd(a, dmax));
-        big = _mm_max_pd(big, a);
+    for (; i < n; ++i) {  // the tail, one entry at a time
         const double up = y[i], dn = up - 1.0;
+        const __m128d a = _mm_and_pd(_mm_set_sd(up), absmask);
+        fin = _mm_and_pd(fin, _mm_or_pd(_mm_cmple_sd(a, dmax), _mm_set_pd(-0.0, 0.0)));
+        big = _mm_max_pd(big, a);
         acc_lo0 = _mm_add_sd(acc_lo0, _mm_set_sd(clip01(up - p_lo)));
         acc_hi0 = _mm_add_sd(acc_hi0, _mm_set_sd(clip01(up - p_hi)));
         const bool z = up <= p_lo, o = dn >= p_hi, l = (dn <= p_lo) & (up >= p_hi);
@@ -251,24 +261,240 @@ FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, d
         nfv += l;
     }
     const auto hsum = [](__m128d a, __m128d b) {
-        const __m128d s = _mm_add_pd(a, b);
-        return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+        const __m128d sv = _mm_add_pd(a, b);
+        return _mm_cvtsd_f64(_mm_add_sd(sv, _mm_unpackhi_pd(sv, sv)));
     };
     out.f_lo = hsum(acc_lo0, acc_lo1);
     out.f_hi = hsum(acc_hi0, acc_hi1);
-    const __m128d bg = _mm_max_pd(big, _mm_unpackhi_pd(big, big));
-    out.big = _mm_cvtsd_f64(bg);
-    out.finite = (_mm_movemask_pd(fin) & 3) == 3;
+    out.big = _mm_cvtsd_f64(_mm_max_pd(big, _mm_unpackhi_pd(big, big)));
+    // NaN lanes make the comparison false; all lanes must be finite
+    out.finite = _mm_movemask_pd(fin) == 3;
+    out.kept = kept;
+    out.n_free = nfv;
+    out.n_one = n_one;
+}
+
+#if FASTFAIR_X86_DISPATCH
+// The same chunk kernel, 4 lanes (AVX2) and 8 lanes (AVX-512F): the same
+// compactions, counts, maxima and validation; lane sums in another order (only
+// compared with k under an error bound).
+namespace avx2_detail {
+// kCompress4[m]: the 32-bit lane indices that move the doubles selected by the 4-bit
+// mask m to the front (in order), for _mm256_permutevar8x32_ps.
+struct Compress4Table {
+    alignas(32) std::int32_t idx[16][8];
+    constexpr Compress4Table() : idx{} {
+        for (int m = 0; m < 16; ++m) {
+            int o = 0;
+            for (int l = 0; l < 4; ++l)
+                if (m & (1 << l)) {
+                    idx[m][2 * o] = 2 * l;
+                    idx[m][2 * o + 1] = 2 * l + 1;
+                    ++o;
+                }
+            for (; o < 4; ++o) idx[m][2 * o] = idx[m][2 * o + 1] = 0;
+        }
+    }
+};
+inline constexpr Compress4Table kCompress4{};
+}  // namespace avx2_detail
+
+#define FASTFAIR_AVX2_STEP(OFF, ACC_LO, ACC_HI)                                              \
+    do {                                                                                     \
+        const __m256d v = _mm256_loadu_pd(y + i + (OFF));                                    \
+        const __m256d a = _mm256_and_pd(v, absmask);                                         \
+        fin = _mm256_and_pd(fin, _mm256_cmp_pd(a, dmax, _CMP_LE_OQ));                         \
+        big = _mm256_max_pd(big, a);                                                         \
+        ACC_LO = _mm256_add_pd(                                                              \
+            ACC_LO, _mm256_min_pd(_mm256_max_pd(_mm256_sub_pd(v, vlo), zero), one));         \
+        ACC_HI = _mm256_add_pd(                                                              \
+            ACC_HI, _mm256_min_pd(_mm256_max_pd(_mm256_sub_pd(v, vhi), zero), one));         \
+        const __m256d down = _mm256_sub_pd(v, one);                                          \
+        const __m256d is_zero = _mm256_cmp_pd(v, vlo, _CMP_LE_OQ);                           \
+        const __m256d is_one = _mm256_cmp_pd(down, vhi, _CMP_GE_OQ);                         \
+        const __m256d is_lin = _mm256_and_pd(_mm256_cmp_pd(down, vlo, _CMP_LE_OQ),            \
+                                             _mm256_cmp_pd(v, vhi, _CMP_GE_OQ));              \
+        const unsigned keep = ~static_cast<unsigned>(_mm256_movemask_pd(                     \
+                                  _mm256_or_pd(_mm256_or_pd(is_zero, is_one), is_lin))) &     \
+                              15u;                                                           \
+        const unsigned lin = static_cast<unsigned>(_mm256_movemask_pd(is_lin));              \
+        n_one += static_cast<std::size_t>(                                                   \
+            __builtin_popcount(static_cast<unsigned>(_mm256_movemask_pd(is_one))));          \
+        const __m256 vf = _mm256_castpd_ps(v);                                               \
+        _mm256_storeu_pd(dst + kept,                                                         \
+                         _mm256_castps_pd(_mm256_permutevar8x32_ps(                           \
+                             vf, _mm256_load_si256(reinterpret_cast<const __m256i*>(          \
+                                     avx2_detail::kCompress4.idx[keep])))));                  \
+        kept += static_cast<std::size_t>(__builtin_popcount(keep));                          \
+        _mm256_storeu_pd(free_vals + nfv,                                                    \
+                         _mm256_castps_pd(_mm256_permutevar8x32_ps(                           \
+                             vf, _mm256_load_si256(reinterpret_cast<const __m256i*>(          \
+                                     avx2_detail::kCompress4.idx[lin])))));                   \
+        nfv += static_cast<std::size_t>(__builtin_popcount(lin));                            \
+    } while (0)
+
+__attribute__((target("avx2,popcnt"), noinline)) inline void fused_chunk_avx2(
+    const double* y, std::size_t n, double p_lo, double p_hi, double* dst,
+    double* free_vals, FusedChunk& out) noexcept {
+    const __m256d zero = _mm256_setzero_pd(), one = _mm256_set1_pd(1.0);
+    const __m256d vlo = _mm256_set1_pd(p_lo), vhi = _mm256_set1_pd(p_hi);
+    const __m256d absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
+    const __m256d dmax = _mm256_set1_pd(std::numeric_limits<double>::max());
+    __m256d acc_lo0 = zero, acc_lo1 = zero, acc_hi0 = zero, acc_hi1 = zero, big = zero;
+    __m256d fin = _mm256_castsi256_pd(_mm256_set1_epi64x(-1));
+    std::size_t kept = 0, nfv = 0, n_one = 0, i = 0;
+    // a compacting store writes 4 doubles at dst + kept <= dst + i + 4: inside the chunk
+    for (; i + 8 <= n; i += 8) {
+        FASTFAIR_AVX2_STEP(0, acc_lo0, acc_hi0);
+        FASTFAIR_AVX2_STEP(4, acc_lo1, acc_hi1);
+    }
+    const __m256d slo = _mm256_add_pd(acc_lo0, acc_lo1), shi = _mm256_add_pd(acc_hi0, acc_hi1);
+    alignas(32) double t_lo[4], t_hi[4], t_big[4];
+    _mm256_store_pd(t_lo, slo);
+    _mm256_store_pd(t_hi, shi);
+    _mm256_store_pd(t_big, big);
+    double f_lo = (t_lo[0] + t_lo[1]) + (t_lo[2] + t_lo[3]);
+    double f_hi = (t_hi[0] + t_hi[1]) + (t_hi[2] + t_hi[3]);
+    double bg = std::max(std::max(t_big[0], t_big[1]), std::max(t_big[2], t_big[3]));
+    bool finite = _mm256_movemask_pd(fin) == 15;
+    for (; i < n; ++i) {  // the tail, one entry at a time
+        const double up = y[i], dn = up - 1.0, a = std::fabs(up);
+        finite &= a <= std::numeric_limits<double>::max();
+        bg = bg > a ? bg : a;
+        f_lo += clip01(up - p_lo);
+        f_hi += clip01(up - p_hi);
+        const bool z = up <= p_lo, o = dn >= p_hi, l = (dn <= p_lo) & (up >= p_hi);
+        n_one += o;
+        dst[kept] = up;
+        kept += !(z | o | l);
+        free_vals[nfv] = up;
+        nfv += l;
+    }
+    out.f_lo = f_lo;
+    out.f_hi = f_hi;
+    out.big = bg;
+    out.finite = finite;
+    out.kept = kept;
+    out.n_free = nfv;
+    out.n_one = n_one;
+}
+#undef FASTFAIR_AVX2_STEP
+
+#define FASTFAIR_AVX512_STEP(OFF, ACC_LO, ACC_HI)                                            \
+    do {                                                                                     \
+        const __m512d v = _mm512_loadu_pd(y + i + (OFF));                                    \
+        const __m512d a = _mm512_abs_pd(v);                                                  \
+        fin &= static_cast<unsigned>(_mm512_cmp_pd_mask(a, dmax, _CMP_LE_OQ));                \
+        big = _mm512_max_pd(big, a);                                                         \
+        ACC_LO = _mm512_add_pd(                                                              \
+            ACC_LO, _mm512_min_pd(_mm512_max_pd(_mm512_sub_pd(v, vlo), zero), one));         \
+        ACC_HI = _mm512_add_pd(                                                              \
+            ACC_HI, _mm512_min_pd(_mm512_max_pd(_mm512_sub_pd(v, vhi), zero), one));         \
+        const __m512d down = _mm512_sub_pd(v, one);                                          \
+        const __mmask8 is_zero = _mm512_cmp_pd_mask(v, vlo, _CMP_LE_OQ);                     \
+        const __mmask8 is_one = _mm512_cmp_pd_mask(down, vhi, _CMP_GE_OQ);                   \
+        const __mmask8 is_lin = static_cast<__mmask8>(                                       \
+            _mm512_cmp_pd_mask(down, vlo, _CMP_LE_OQ) & _mm512_cmp_pd_mask(v, vhi, _CMP_GE_OQ)); \
+        const __mmask8 keep = static_cast<__mmask8>(~(is_zero | is_one | is_lin));           \
+        n_one += static_cast<std::size_t>(__builtin_popcount(is_one));                       \
+        _mm512_storeu_pd(dst + kept, _mm512_maskz_compress_pd(keep, v));                     \
+        kept += static_cast<std::size_t>(__builtin_popcount(keep));                          \
+        _mm512_storeu_pd(free_vals + nfv, _mm512_maskz_compress_pd(is_lin, v));              \
+        nfv += static_cast<std::size_t>(__builtin_popcount(is_lin));                         \
+    } while (0)
+
+__attribute__((target("avx512f,popcnt"), noinline)) inline void fused_chunk_avx512(
+    const double* y, std::size_t n, double p_lo, double p_hi, double* dst,
+    double* free_vals, FusedChunk& out) noexcept {
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0);
+    const __m512d vlo = _mm512_set1_pd(p_lo), vhi = _mm512_set1_pd(p_hi);
+    const __m512d dmax = _mm512_set1_pd(std::numeric_limits<double>::max());
+    __m512d acc_lo0 = zero, acc_lo1 = zero, acc_hi0 = zero, acc_hi1 = zero, big = zero;
+    unsigned fin = 0xFFu;
+    std::size_t kept = 0, nfv = 0, n_one = 0, i = 0;
+    // a compacting store writes 8 doubles at dst + kept <= dst + i + 8: inside the chunk
+    for (; i + 16 <= n; i += 16) {
+        FASTFAIR_AVX512_STEP(0, acc_lo0, acc_hi0);
+        FASTFAIR_AVX512_STEP(8, acc_lo1, acc_hi1);
+    }
+    double f_lo = _mm512_reduce_add_pd(_mm512_add_pd(acc_lo0, acc_lo1));
+    double f_hi = _mm512_reduce_add_pd(_mm512_add_pd(acc_hi0, acc_hi1));
+    double bg = _mm512_reduce_max_pd(big);
+    bool finite = (fin & 0xFFu) == 0xFFu;
+    for (; i < n; ++i) {  // the tail, one entry at a time
+        const double up = y[i], dn = up - 1.0, a = std::fabs(up);
+        finite &= a <= std::numeric_limits<double>::max();
+        bg = bg > a ? bg : a;
+        f_lo += clip01(up - p_lo);
+        f_hi += clip01(up - p_hi);
+        const bool z = up <= p_lo, o = dn >= p_hi, l = (dn <= p_lo) & (up >= p_hi);
+        n_one += o;
+        dst[kept] = up;
+        kept += !(z | o | l);
+        free_vals[nfv] = up;
+        nfv += l;
+    }
+    out.f_lo = f_lo;
+    out.f_hi = f_hi;
+    out.big = bg;
+    out.finite = finite;
+    out.kept = kept;
+    out.n_free = nfv;
+    out.n_one = n_one;
+}
+#undef FASTFAIR_AVX512_STEP
+#endif  // FASTFAIR_X86_DISPATCH
+
+// Chunks of fixed size (a function of n only: the result does not depend on the
+// number of threads). Each chunk compacts into its own range of dst / free_vals; the
+// merge moves the undecided values together and sums the free values in index order.
+constexpr std::size_t kFusedChunk = std::size_t{1} << 17;
+
+inline void fused_first_pass(const double* y, std::size_t n, double p_lo, double p_hi,
+                             double* dst, double* free_vals, FusedPass& out) {
+    const std::size_t n_chunks = (n + kFusedChunk - 1) / kFusedChunk;
+    std::vector<FusedChunk> ch(n_chunks);
+    const int level = simd::level();
+    parallel::for_chunks(n_chunks, n > parallel::kThreadsAbove, [&](std::size_t c) {
+        const std::size_t lo = c * kFusedChunk, len = std::min(kFusedChunk, n - lo);
+#if FASTFAIR_X86_DISPATCH
+        if (level >= 2)
+            return fused_chunk_avx512(y + lo, len, p_lo, p_hi, dst + lo, free_vals + lo, ch[c]);
+        if (level == 1)
+            return fused_chunk_avx2(y + lo, len, p_lo, p_hi, dst + lo, free_vals + lo, ch[c]);
+#endif
+        (void)level;
+        fused_chunk(y + lo, len, p_lo, p_hi, dst + lo, free_vals + lo, ch[c]);
+    });
+    double f_lo = 0.0, f_hi = 0.0, big = 0.0, free_sum = 0.0;
+    bool finite = true;
+    std::size_t kept = 0, n_free = 0, n_one = 0;
+    for (std::size_t c = 0; c < n_chunks; ++c) {
+        const std::size_t lo = c * kFusedChunk;
+        f_lo += ch[c].f_lo;
+        f_hi += ch[c].f_hi;
+        big = std::max(big, ch[c].big);
+        finite &= ch[c].finite;
+        if (kept != lo) std::memmove(dst + kept, dst + lo, ch[c].kept * sizeof(double));
+        kept += ch[c].kept;
+        // the free sum in index order, as partition_undecided adds them (its other
+        // terms are +-0, which leave a sum unchanged)
+        const double* fv = free_vals + lo;
+        for (std::size_t t = 0; t < ch[c].n_free; ++t) free_sum += fv[t];
+        n_free += ch[c].n_free;
+        n_one += ch[c].n_one;
+    }
+    out.f_lo = f_lo;
+    out.f_hi = f_hi;
+    out.big = big;
+    out.finite = finite;
     out.kept = kept;
     out.br.lo = p_lo;
     out.br.hi = p_hi;
-    // the free sum in index order, as partition_undecided adds them (its other terms
-    // are +-0, which leave a sum unchanged); counts are exact in double
-    double free_sum = 0.0;
-    for (std::size_t t = 0; t < nfv; ++t) free_sum += free_vals[t];
+    // counts are exact in double (the plain pass adds 1.0s: the same values)
     out.br.n_one = 0.0 + static_cast<double>(n_one);
     out.br.free_sum = 0.0 + free_sum;
-    out.br.n_free = 0.0 + static_cast<double>(nfv);
+    out.br.n_free = 0.0 + static_cast<double>(n_free);
 }
 #else
 FASTFAIR_NOINLINE inline void fused_first_pass(const double* y, std::size_t n, double p_lo,

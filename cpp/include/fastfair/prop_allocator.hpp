@@ -20,6 +20,58 @@
 
 namespace fastfair {
 
+namespace prop_detail {
+
+// The fast pass of one round (docs/numerics.md "The fast potential"), in three
+// branch-free loops that vectorise: (1) for every agent the raw deficit if it misses the
+// item and its normalised deficits if it misses (x[i]) and if it gets the item (x[n+i]),
+// the same float64 divisions as the exact path's; (2) F = fast phi - 1 of all 2n; (3)
+// dF = F(get) - F(miss), which approximates the exact path's delta within
+// err = kFastPhiRel * (F(get) + F(miss)) + 2 kFastPhiAbs; err = 0 marks a delta known
+// exactly (both squared deficits are 0: 0 on both paths).
+FASTFAIR_ALWAYS_INLINE void deficits_body(std::size_t n, const double* v, const double* D,
+                                          const double* M, const double* w, double W,
+                                          double gamma, double* __restrict dm,
+                                          double* __restrict x) noexcept {
+    const double g = gamma > 0.0 ? gamma : 1.0;  // D * 1.0 == D exactly
+    for (std::size_t i = 0; i < n; ++i) {
+        const double vi = v[i];
+        const double miss = g * D[i] + vi * w[i] / W;  // the exact path's expression
+        const double get = miss - vi;
+        dm[i] = miss;
+        const double Mi = M[i];
+        const double sm = Mi < vi ? vi : Mi;
+        // computed unconditionally, then selected
+        const double qm = miss / (sm > 0.0 ? sm : 1.0);
+        const double qg = get / (Mi > 0.0 ? Mi : 1.0);
+        const double xm = sm > 0.0 ? qm : 0.0;
+        const double xg = Mi > 0.0 ? qg : 0.0;
+        x[i] = miss > 0.0 ? xm : 0.0;
+        x[n + i] = get > 0.0 ? xg : 0.0;
+    }
+}
+FASTFAIR_ALWAYS_INLINE void deltas_body(std::size_t n, const double* x, const double* F,
+                                        double* __restrict dF,
+                                        double* __restrict err) noexcept {
+    for (std::size_t i = 0; i < n; ++i) {
+        const double fm = F[i], fg = F[n + i];
+        dF[i] = fg - fm;
+        // x^2 == 0 for both <=> the sum of the squares is 0
+        const double sq = x[i] * x[i] + x[n + i] * x[n + i];
+        err[i] = sq == 0.0 ? 0.0 : kFastPhiRel * (fg + fm) + 2.0 * kFastPhiAbs;
+    }
+}
+FASTFAIR_MULTIVERSION(void, deficits,
+                      (std::size_t n, const double* v, const double* D, const double* M,
+                       const double* w, double W, double gamma, double* dm, double* x),
+                      (n, v, D, M, w, W, gamma, dm, x))
+FASTFAIR_MULTIVERSION(void, deltas,
+                      (std::size_t n, const double* x, const double* F, double* dF,
+                       double* err),
+                      (n, x, F, dF, err))
+
+}  // namespace prop_detail
+
 class PropAllocator {
 public:
     static constexpr int kStateVersion = 2;
@@ -53,15 +105,34 @@ public:
     // is eligible (validated by the bindings).
     std::int64_t step(const double* v, const std::uint8_t* mask = nullptr) noexcept {
         const bool by_value = tie_ == TieBreak::Value;
-        if (mask == nullptr && n_active_ == n_)
+        const bool fast = fast_potential_mode().load(std::memory_order_relaxed) >= 2;
+        if (mask == nullptr && n_active_ == n_) {
+            if (fast) {
+                const std::int64_t r =
+                    by_value ? step_fast<false, true>(v) : step_fast<false, false>(v);
+                if (r >= 0) return r;
+                ++exact_rounds_;
+            }
             return by_value ? step_impl<false, true>(v) : step_impl<false, false>(v);
+        }
         for (std::size_t i = 0; i < n_; ++i) {
             const std::uint8_t e = act_[i] & (mask == nullptr ? 1 : (mask[i] != 0));
             e_[i] = e;
             ve_[i] = e ? v[i] : 0.0;
         }
+        if (fast) {
+            const std::int64_t r = by_value ? step_fast<true, true>(ve_.data())
+                                            : step_fast<true, false>(ve_.data());
+            if (r >= 0) return r;
+            ++exact_rounds_;
+        }
         return by_value ? step_impl<true, true>(ve_.data()) : step_impl<true, false>(ve_.data());
     }
+
+    // Rounds of this object decided by the fast potential alone / handed to the exact
+    // path by it (diagnostics for the tests; not part of the state).
+    std::uint64_t fast_rounds() const noexcept { return fast_rounds_; }
+    std::uint64_t exact_rounds() const noexcept { return exact_rounds_; }
 
     // mask: nullptr, one row of n bytes for every round (mask_stride 0) or T rows.
     void run(const double* V, std::size_t T, std::int64_t* out,
@@ -155,6 +226,10 @@ public:
         delta_.resize(n_, 0.0);
         ve_.resize(n_, 0.0);
         e_.resize(n_, 0);
+        fdF_.resize(n_, 0.0);
+        ferr_.resize(n_, 0.0);
+        ffm_.resize(2 * n_, 0.0);
+        fx_.resize(2 * n_, 0.0);
     }
 
     // State (public for the bindings' get_state / set_state).
@@ -183,20 +258,27 @@ private:
         return (nd - 1.0) / (nd * nd);
     }
 
-    template <bool Masked, bool by_value>
-    std::int64_t step_impl(const double* v) noexcept {
-        const std::size_t n = n_;
-        const double p = p_;
-        double W = W_all_;
+    // The eligible agents' total weight W and count k of this round.
+    template <bool Masked>
+    double round_weight(std::size_t& k) const noexcept {
+        if (!Masked) {
+            k = n_;
+            return W_all_;
+        }
+        double W = 0.0;
+        k = 0;
+        for (std::size_t i = 0; i < n_; ++i)
+            if (e_[i]) {
+                W += w_[i];
+                ++k;
+            }
+        return W;
+    }
+    // Count the round in the moment sum of bound().
+    template <bool Masked>
+    void count_round(double W, std::size_t k) noexcept {
         if (Masked) {
-            W = 0.0;
-            std::size_t k = 0;
-            for (std::size_t i = 0; i < n; ++i)
-                if (e_[i]) {
-                    W += w_[i];
-                    ++k;
-                }
-            if (k == n && unit_w_)
+            if (k == n_ && unit_w_)
                 ++moments_.plain;
             else
                 moments_.add(sigma2_of(W, k, e_.data()));
@@ -205,6 +287,95 @@ private:
         } else {
             moments_.add(sigma2_all_);
         }
+    }
+
+    // The round decided by the fast potential (docs/numerics.md "The fast potential"):
+    // returns the recipient when the error bounds prove it is the exact path's choice,
+    // -1 (state untouched) when they cannot (near-ties, huge deficits).
+    template <bool Masked, bool by_value>
+    std::int64_t step_fast(const double* v) noexcept {
+        const std::size_t n = n_;
+        std::size_t k = 0;
+        const double W = round_weight<Masked>(k);
+        double* dF = fdF_.data();
+        double* er = ferr_.data();
+        const int level = simd_level().load(std::memory_order_relaxed);
+        double* x = fx_.data();
+        double* F = ffm_.data();  // F[i] = F(miss_i), F[n + i] = F(get_i)
+        FASTFAIR_DISPATCH(prop_detail::deficits, level, n, v, D_.data(), M_.data(), w_.data(),
+                          W, gamma_, dm_.data(), x);
+        fast_phi_m1_batch(x, F, 2 * n, p_, level);
+        FASTFAIR_DISPATCH(prop_detail::deltas, level, n, x, F, dF, er);
+        // Any term out of the fast range (the exact path would shift): exact path.
+        double emax = 0.0;
+        for (std::size_t i = 0; i < n; ++i) emax = er[i] > emax ? er[i] : emax;
+        if (!(emax < INFINITY)) return -1;
+        std::size_t b = n;
+        double bd = INFINITY;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (Masked && !e_[i]) continue;
+            if (dF[i] < bd) {
+                bd = dF[i];
+                b = i;
+            }
+        }
+        if (b == n) return -1;
+        // b is the exact path's choice (lowest index among its exact minima) when every
+        // other candidate's exact delta is surely larger, or is exactly equal (both
+        // known exactly) at a higher index (b is the first fast minimum).
+        const double ub = bd + er[b];
+        for (std::size_t i = 0; i < n; ++i) {
+            if (i == b || (Masked && !e_[i])) continue;
+            if (dF[i] - er[i] > ub) continue;
+            if (er[i] == 0.0 && er[b] == 0.0 && dF[i] == bd) continue;
+            return -1;
+        }
+        if (by_value) {
+            // The exact path ties every candidate within lim = best + kTieRel * S,
+            // S = n + sum_i (phi(miss_i) - 1) + best; bound lim from both sides.
+            double base = 0.0;
+            for (std::size_t i = 0; i < n; ++i) base += ffm_[i];
+            const double nd = static_cast<double>(n);
+            const double slack = kFastPhiRel + 4.0 * nd * 0x1p-53;
+            const double base_hi = base * (1.0 + slack) + nd * kFastPhiAbs;
+            const double base_lo = base * (1.0 - slack) - nd * kFastPhiAbs;
+            const double lb = bd - er[b];
+            const double lim_hi = ub + kTieRel * (nd + base_hi + ub) * (1.0 + 1e-14) + 1e-300;
+            const double lim_lo = lb + kTieRel * (nd + base_lo + lb) * (1.0 - 1e-14) - 1e-300;
+            // The exact path's tie loop, over the candidates surely within lim.
+            std::size_t best = b;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (i == b || (Masked && !e_[i])) continue;
+                if (dF[i] - er[i] > lim_hi) continue;
+                if (!(dF[i] + er[i] < lim_lo)) return -1;
+                if (v[i] > v[best] || (v[i] == v[best] && D_[i] > D_[best])) best = i;
+            }
+            b = best;
+        }
+        count_round<Masked>(W, k);
+        apply(v, b);
+        ++fast_rounds_;
+        return static_cast<std::int64_t>(b);
+    }
+
+    void apply(const double* v, std::size_t best) noexcept {
+        for (std::size_t i = 0; i < n_; ++i) {
+            D_[i] = dm_[i];
+            total_[i] += v[i];
+            if (i != best) M_[i] = std::max(M_[i], v[i]);
+        }
+        D_[best] = dm_[best] - v[best];
+        own_[best] += v[best];
+        ++t_;
+    }
+
+    template <bool Masked, bool by_value>
+    std::int64_t step_impl(const double* v) noexcept {
+        const std::size_t n = n_;
+        const double p = p_;
+        std::size_t k_elig = 0;
+        const double W = round_weight<Masked>(k_elig);
+        count_round<Masked>(W, k_elig);
         double lmax = 0.0;
         for (std::size_t i = 0; i < n; ++i) {
             const double vi = v[i];
@@ -256,14 +427,7 @@ private:
                 if (v[i] > v[best] || (v[i] == v[best] && D_[i] > D_[best])) best = i;
             }
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            D_[i] = dm_[i];
-            total_[i] += v[i];
-            if (i != best) M_[i] = std::max(M_[i], v[i]);
-        }
-        D_[best] = dm_[best] - v[best];
-        own_[best] += v[best];
-        ++t_;
+        apply(v, best);
         return static_cast<std::int64_t>(best);
     }
 
@@ -277,6 +441,8 @@ private:
     double sigma2_all_ = 0.0;  // sigma2 of a round where every active agent is eligible
     std::vector<double> dm_, lm_, lg_, delta_, ve_;  // scratch, preallocated
     std::vector<std::uint8_t> e_;                    // scratch: eligible and active
+    std::vector<double> fdF_, ferr_, ffm_, fx_;  // scratch of the fast pass
+    std::uint64_t fast_rounds_ = 0, exact_rounds_ = 0;
 };
 
 }  // namespace fastfair
