@@ -132,3 +132,24 @@ def test_cli_plot_lottery_writes_the_division_pictures(cli, tmp_path):
         data = (tmp_path / name).read_bytes()[:24]
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">II", data[16:24]) == (900, 600), name
+
+
+def test_independent_draw_baseline_fills_every_division():
+    pool = divided_pool(years=3)
+    deserved = pool.deserved
+    rng = np.random.default_rng(0)
+    for t in range(pool.n_lotteries):
+        info = pool.lottery_info(t)["divisions"]
+        labels = pool.division_labels(t)
+        groups = plotting._draw_groups(pool, t, deserved[:, t])
+        assert len(groups) == len(info)
+        for idx, (d, v) in zip(groups, info.items()):
+            assert {labels[i] for i in idx} == {d}
+            assert len(idx) == v["entrants"]
+            assert abs(deserved[idx, t].sum() - v["k"]) < 1e-9
+            assert int(plotting._systematic(deserved[idx, t], rng).sum()) == v["k"]
+    # an undivided lottery: one group of every entrant
+    pool.run_lottery(np.ones(pool.n_entrants), 10, seed=1)
+    (only,) = plotting._draw_groups(pool, -1, pool.deserved[:, -1])
+    assert only.size == pool.n_entrants
+    assert plotting.independent_draws(pool, runs=2).shape == (2, pool.n_lotteries)

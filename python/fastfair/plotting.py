@@ -170,6 +170,8 @@ def independent_draws(
     Each lottery draws exactly ``k`` winners by systematic sampling in a random order
     (marginals = that lottery's deserved seats, ``k * s_i / sum(s)`` capped at 1), with
     no memory of earlier wins: the baseline fastfair's fair probabilities improve on.
+    A lottery drawn by division is drawn division by division, so every division gets
+    exactly its seats here too.
     ``runs`` independent histories from ``numpy.random.default_rng(seed)``.
 
     Returns
@@ -187,16 +189,31 @@ def independent_draws(
     n, n_lot = deserved.shape
     out = np.zeros((int(runs), n_lot))
     cum_deserved = np.zeros(n)
+    groups = [_draw_groups(pool, t, deserved[:, t]) for t in range(n_lot)]
     for r in range(int(runs)):
         wins = np.zeros(n)
         cum_deserved[:] = 0.0
         for t in range(n_lot):
             d = deserved[:, t]
-            idx = np.flatnonzero(d > 0)
-            wins[idx[_systematic(d[idx], rng)]] += 1.0
+            for idx in groups[t]:
+                wins[idx[_systematic(d[idx], rng)]] += 1.0
             cum_deserved += d
             out[r, t] = float(np.max(np.abs(wins - cum_deserved))) if n else 0.0
     return out
+
+
+def _draw_groups(pool: LotteryPool, t: int, d: NDArray[np.float64]) -> list[NDArray[np.intp]]:
+    """The entrants of lottery ``t`` (deserved seats > 0) drawn together by the
+    baseline: everyone at once, or each division on its own for a lottery drawn by
+    division (so the baseline, too, fills every division's seats exactly)."""
+    idx = np.flatnonzero(d > 0)
+    if not pool.lottery_info(t)["divisions"]:
+        return [idx]
+    labels = _member_labels(pool, t)[idx].astype(str)
+    _, code = np.unique(labels, return_inverse=True)
+    order = np.argsort(code, kind="stable")
+    cuts = np.flatnonzero(np.diff(code[order])) + 1
+    return list(np.split(idx[order], cuts))
 
 
 def _independent_deviation(
@@ -208,8 +225,8 @@ def _independent_deviation(
     wins = np.zeros(deserved.shape[0])
     for t in range(deserved.shape[1]):
         d = deserved[:, t]
-        idx = np.flatnonzero(d > 0)
-        wins[idx[_systematic(d[idx], rng)]] += 1.0
+        for idx in _draw_groups(pool, t, d):
+            wins[idx[_systematic(d[idx], rng)]] += 1.0
     out: NDArray[np.float64] = wins - deserved.sum(axis=1)
     return out
 
