@@ -72,3 +72,22 @@ def test_undivided_preview_stays_quiet(cli, tmp_path):
     code, out, err = cli("lottery", "preview", tmp_path / "p.ffl", entrants, "-k", 1,
                          "--create")
     assert code == 0 and err == "" and out.startswith("id,score,probability")
+
+
+def test_report_names_each_alternates_division(cli, tmp_path):
+    ids = [f"e{i}" for i in range(30)]
+    labels = ["F", "M", "masters"] * 10
+    pool = ff.LotteryPool("wl")
+    pool.run_lottery(np.ones(30), {"F": 3, "M": 3, "masters": 1}, seed=5, ids=ids,
+                     divisions=labels, waitlist=2)
+    pool.run_lottery(np.ones(30), 4, seed=6, ids=ids, waitlist=2)  # undivided
+    path = tmp_path / "wl.ffl"
+    pool.save(path)
+    code, out, err = cli("lottery", "report", path)
+    assert code == 0, err
+    lines = [x for x in out.splitlines() if x.strip().startswith("waitlist")]
+    assert len(lines) == 2
+    by_id = dict(zip(ids, labels))
+    want = ", ".join(f"{x} ({by_id[x]})" for x in pool.waitlist(0))
+    assert lines[0].split("alternates: ", 1)[1].startswith(want[:200])
+    assert "(" not in lines[1].split("alternates: ", 1)[1]

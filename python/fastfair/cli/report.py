@@ -33,7 +33,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .divisions import division_info, member_divisions
+from .divisions import division_info, labels_of, member_divisions
 from .errors import CliError
 
 __all__ = [
@@ -241,6 +241,9 @@ def _waitlist(v: LotteryView) -> Optional[Field]:
     if wl is None or len(wl) == 0:
         return None
     items = _label_ids(v, wl)
+    labels = labels_of(v.pool, list(wl), v.t) if division_info(v.pool, v.t) else None
+    if labels is not None:  # drawn by division: each alternate's division
+        items = [f"{x} ({label})" for x, label in zip(items, labels)]
     return Field("waitlist", _count(len(items), "alternate"), items=items)
 
 
