@@ -40,6 +40,8 @@ def test_draw_is_replayable_and_matches_the_library(run, entrants):
     assert [r["id"] for r in rows] == [f"r{j}" for j in order]
     assert [r["status"] for r in rows] == ["winner"] * 3 + ["waitlist"] * 2
     assert [int(r["position"]) for r in rows] == [1, 2, 3, 4, 5]
+    assert list(rows[0]) == ["position", "id", "tickets", "status", "seed"]
+    assert {r["seed"] for r in rows} == {"42"}
     assert "seed 42" in p.stderr
     assert run("tickets", "draw", path, "-k", 3, "--seed", 42, "--waitlist", 2).stdout \
         == p.stdout
@@ -94,8 +96,12 @@ def test_draw_with_a_published_seed_string(run, entrants):
     assert [r["id"] for r in csv.DictReader(p.stdout.splitlines())] == [
         f"r{j}" for j in order]
     assert f"seed {seed} (from --seed-string '{text}')" in p.stderr
+    rows = list(csv.DictReader(p.stdout.splitlines()))
+    assert {(r["seed"], r["seed_string"]) for r in rows} == {(str(seed), text)}
     # the same rule as `lottery draw --seed-string`
-    assert run("tickets", "draw", path, "-k", 3, "--seed", seed).stdout == p.stdout
+    replay = list(csv.DictReader(run("tickets", "draw", path, "-k", 3, "--seed",
+                                     seed).stdout.splitlines()))
+    assert [r["id"] for r in replay] == [r["id"] for r in rows]
     for argv, needle in ((["--seed", "1", "--seed-string", "x"], "not allowed with"),
                          (["--seed-string", ""], "empty")):
         q = run("tickets", "draw", path, "-k", 3, *argv, check=False)

@@ -154,11 +154,17 @@ def _run_draw(args: argparse.Namespace) -> int:
                              seed=seed, waitlist=args.waitlist)
     except (ValueError, TypeError) as exc:
         raise CliError(str(exc)) from None
+    # the seed on every row, as in `lottery draw`'s winners file: the published draw
+    # file says how to replay it (seed_string too when the seed was a string)
+    extra = [str(seed)] + ([args.seed_string] if args.seed_string is not None else [])
     rows = []
     for pos, j in enumerate(order.tolist(), start=1):
         status = "winner" if pos <= args.k else "waitlist"
-        rows.append([str(pos), ids[j], _fmt(tickets[j]), status])
-    _emit(csv_text(["position", "id", "tickets", "status"], rows), args.out)
+        rows.append([str(pos), ids[j], _fmt(tickets[j]), status, *extra])
+    header = ["position", "id", "tickets", "status", "seed"]
+    if args.seed_string is not None:
+        header.append("seed_string")
+    _emit(csv_text(header, rows), args.out)
     print(
         f"ticket hat: {args.k} winner(s) and {args.waitlist} on the waitlist among "
         f"{sum(1 for s in tickets if s > 0)} entrant(s), seed {seed}"
