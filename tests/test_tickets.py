@@ -294,3 +294,34 @@ def test_huge_and_tiny_tickets_stay_accurate():
     # bool tickets: True = 1 ticket
     np.testing.assert_array_equal(ff.ticket_odds(np.array([True, False, True]), 1),
                                   [0.5, 0.0, 0.5])
+
+
+def test_wser_like_field_per_class_against_numpy_successive_sampling():
+    # a realistic hat (1,500 entrants, 90 places, tickets 1..512 doubling) where the
+    # FFT window, the series and the deconvolution all run: numpy's successive
+    # sampling, per ticket class (entrants of a class have equal odds). Entrants of one
+    # draw are negatively correlated, so the independent-variance z is conservative.
+    rng = np.random.default_rng(77)
+    t = 2.0 ** rng.integers(0, 10, 1_500)
+    k, reps = 90, 1_500
+    p = t / t.sum()
+    hits = np.zeros(t.size)
+    for _ in range(reps):
+        hits[rng.choice(t.size, size=k, replace=False, p=p)] += 1
+    pi = ff.ticket_odds(t, k)
+    for c in np.unique(t):
+        sel = t == c
+        assert np.ptp(pi[sel]) == 0.0  # one value per class
+        n_c = int(sel.sum())
+        mean = hits[sel].sum() / (reps * n_c)
+        se = np.sqrt(pi[sel][0] * (1 - pi[sel][0]) / (reps * n_c))
+        assert abs(mean - pi[sel][0]) < 4.5 * se, (c, mean, pi[sel][0], se)
+    # and fastfair's own hat by the clocks, same check
+    draws = np.zeros(t.size)
+    for s in range(reps):
+        draws[ff.draw_tickets(t, k, seed=s)] += 1
+    for c in np.unique(t):
+        sel = t == c
+        n_c = int(sel.sum())
+        se = np.sqrt(pi[sel][0] * (1 - pi[sel][0]) / (reps * n_c))
+        assert abs(draws[sel].sum() / (reps * n_c) - pi[sel][0]) < 4.5 * se, c
