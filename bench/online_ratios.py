@@ -4,7 +4,8 @@
 
 Prints ns per round of ``OnlineAllocator.run`` (and of its exact log-space path alone,
 the engine before the fast potential) and of the NumPy loop
-(``fastfair._reference.online.prop_numpy_loop`` / ``ef_numpy_loop``) and their ratio.
+(``fastfair._reference.vectorised.prop_loop`` / ``ef_loop``, the bench yardsticks) and
+their ratios.
 Single process; the best of a few repetitions of each.
 """
 
@@ -17,7 +18,7 @@ import numpy as np
 
 import fastfair as ff
 from fastfair import _core
-from fastfair._reference import online as ref
+from fastfair._reference import vectorised as vec
 
 
 def best_time(fn, reps):
@@ -31,7 +32,7 @@ def best_time(fn, reps):
 
 def row(notion, n, T_fast, T_loop, tie="value", p=None):
     V = np.random.default_rng(0).random((max(T_fast, T_loop), n))
-    loop = ref.prop_numpy_loop if notion == "prop" else ref.ef_numpy_loop
+    loop = vec.prop_loop if notion == "prop" else vec.ef_loop
     Vf, Vl = V[:T_fast], V[:T_loop]
 
     def ours():
@@ -43,7 +44,7 @@ def row(notion, n, T_fast, T_loop, tie="value", p=None):
         exact = best_time(ours, 3) / T_fast
     finally:
         _core._set_fast_potential(prev)
-    slow = best_time(lambda: loop(Vl, p=p), 2) / T_loop
+    slow = best_time(lambda: loop(Vl, p=p, tie_break=tie), 2) / T_loop
     print(f"{notion:4s} n={n:5d} p={'default' if p is None else p:>7} tie={tie:5s} "
           f"rounds={T_fast:8d}: fastfair {fast * 1e9:10.1f} ns/round (exact path only "
           f"{exact * 1e9:10.1f}), numpy loop {slow * 1e9:12.1f} ns/round ({T_loop} rounds), "

@@ -127,7 +127,7 @@ def test_fast_decisions_equal_the_exact_path(notion: str, n: int, tie: str) -> N
     T = {2: 300, 3: 300, 8: 300, 64: 120, 128: 40, 1024: 60}[n]
     for kind in ["random", "ties", "equal", "sparse", "huge", "tiny"]:
         V = _stream(kind, T, n, rng)
-        for p in (PS if n <= 64 else [2.0, None, 40.0]):
+        for p in (PS + [80.0] if n <= 64 else [2.0, None, 40.0]):  # 80: EF divides
             with exact_only():
                 want = _decide(notion, n, p, tie, V)
             for level in (LEVELS if kind in ("random", "ties") else LEVELS[-1:]):
@@ -178,13 +178,20 @@ def test_fast_decisions_minimise_the_reference_potential(notion: str, n: int,
     assert ref.chosen_gap(log_s, mine) <= 1e-12
 
 
-def test_default_mode_uses_the_fast_potential_for_ef_only() -> None:
-    V = np.random.default_rng(3).random((100, 8))
+def test_default_mode_uses_the_fast_potential_for_large_ef_only() -> None:
+    """Auto mode: PROP never, EF from kFastMinAgents (40) agents on, where it is faster."""
+    small = np.random.default_rng(3).random((100, 8))
+    large = np.random.default_rng(3).random((100, 64))
     with fast_mode(1):
-        _, fast_prop, exact_prop = _core._online_fast_stats("prop", V, math.nan, True)
-        _, fast_ef, _ = _core._online_fast_stats("ef", V, math.nan, True)
+        _, fast_prop, exact_prop = _core._online_fast_stats("prop", small, math.nan, True)
+        _, fast_small, _ = _core._online_fast_stats("ef", small, math.nan, True)
+        _, fast_large, _ = _core._online_fast_stats("ef", large, math.nan, True)
     assert fast_prop == 0 and exact_prop == 0
-    assert fast_ef > 50
+    assert fast_small == 0
+    assert fast_large > 50
+    with fast_mode(2):
+        _, fast_forced, _ = _core._online_fast_stats("ef", small, math.nan, True)
+    assert fast_forced > 50
 
 
 @pytest.mark.parametrize("n", [64, 128])
@@ -209,3 +216,15 @@ def test_ef_two_threads_decide_like_one(n: int) -> None:
                 _core._set_online_threads(prev)
             np.testing.assert_array_equal(one, want)
             np.testing.assert_array_equal(two, want)
+
+
+@pytest.mark.parametrize("p", [2.5, 9.696, 10.0])
+def test_compacted_kernel_equals_the_dense_one(rng: np.random.Generator, p: float) -> None:
+    """The EF rows send only their nonzero deficits through the general kernel."""
+    for n in [1, 7, 8, 31, 32, 33, 100, 256, 257]:
+        for zero_share in [0.0, 0.5, 0.9, 1.0]:
+            x = rng.random(n) * 3.0
+            x[rng.random(n) < zero_share] = 0.0
+            dense = _core._fast_phi_m1(x, p, 0)
+            for level in LEVELS:
+                np.testing.assert_array_equal(_core._fast_phi_m1_sparse(x, p, level), dense)

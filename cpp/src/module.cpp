@@ -2,6 +2,8 @@
 // own translation unit (bind_*.cpp).
 #include "bind_common.hpp"
 
+#include <vector>
+
 #include "fastfair/ef_allocator.hpp"
 #include "fastfair/online_common.hpp"
 #include "fastfair/prop_allocator.hpp"
@@ -39,6 +41,16 @@ static void register_potential_hooks(py::module_& m) {
         level = std::max(0, std::min(level, fastfair::simd_supported()));
         fastfair::fast_phi_m1_batch(x.data(), out.mutable_data(),
                                     static_cast<std::size_t>(x.size()), p, level);
+        return out;
+    });
+    m.def("_fast_phi_m1_sparse", [](f64_in x, double p, int level) {  // compacted path
+        const auto n = static_cast<std::size_t>(x.size());
+        py::array_t<double> out(x.size());
+        std::vector<double> val(n + 8), val2(n + 8);
+        std::vector<std::uint32_t> pos(n + 8);
+        level = std::max(0, std::min(level, fastfair::simd_supported()));
+        fastfair::fast_phi_m1_sparse(x.data(), out.mutable_data(), n, p, level, val.data(),
+                                     val2.data(), pos.data());
         return out;
     });
     m.def("_exact_phi_m1", [](f64_in x, double p) {

@@ -19,6 +19,10 @@
 
 #include "fastfair/config.hpp"
 
+#if FASTFAIR_HAVE_X86_DISPATCH
+#include <immintrin.h>
+#endif
+
 namespace fastfair {
 
 // log phi_p(x) = (p/2) * log1p(max(x,0)^2), accurate for tiny x and finite for huge x.
@@ -221,6 +225,71 @@ FASTFAIR_ALWAYS_INLINE void batch_body(const double* __restrict x, double* __res
 FASTFAIR_MULTIVERSION(void, batch, (const double* x, double* out, std::size_t n, double h),
                       (x, out, n, h))
 }  // namespace fastphi_detail
+
+namespace fastphi_detail {
+// Compaction of the nonzero entries of x (their values and positions), for the general
+// kernel: a row of the EF pass has mostly zero deficits, and F(0) = 0 needs no kernel.
+FASTFAIR_ALWAYS_INLINE std::size_t compact_body(const double* __restrict x, std::size_t n,
+                                                double* __restrict val,
+                                                std::uint32_t* __restrict pos) noexcept {
+    std::size_t c = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        val[c] = x[i];
+        pos[c] = static_cast<std::uint32_t>(i);
+        c += x[i] != 0.0;
+    }
+    return c;
+}
+[[maybe_unused]] FASTFAIR_KERNEL_OPTS static std::size_t compact_scalar(
+    const double* x, std::size_t n, double* val, std::uint32_t* pos) noexcept {
+    return compact_body(x, n, val, pos);
+}
+#if FASTFAIR_HAVE_X86_DISPATCH
+[[maybe_unused]] FASTFAIR_TARGET_AVX2 static std::size_t compact_avx2(
+    const double* x, std::size_t n, double* val, std::uint32_t* pos) noexcept {
+    return compact_body(x, n, val, pos);
+}
+[[maybe_unused]] FASTFAIR_TARGET_AVX512 static std::size_t compact_avx512(
+    const double* x, std::size_t n, double* val, std::uint32_t* pos) noexcept {
+    std::size_t c = 0, i = 0;
+    const __m256i step = _mm256_set1_epi32(8);
+    __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (; i + 8 <= n; i += 8) {
+        const __m512d v = _mm512_loadu_pd(x + i);
+        const __mmask8 m = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+        // compress in registers, then a full store (c + 8 <= i + 8 <= n: in bounds);
+        // compress-to-memory is microcoded and slow on some CPUs
+        _mm512_storeu_pd(val + c, _mm512_maskz_compress_pd(m, v));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(pos + c),
+                            _mm256_maskz_compress_epi32(m, idx));
+        c += static_cast<std::size_t>(__builtin_popcount(m));
+        idx = _mm256_add_epi32(idx, step);
+    }
+    for (; i < n; ++i) {
+        val[c] = x[i];
+        pos[c] = static_cast<std::uint32_t>(i);
+        c += x[i] != 0.0;
+    }
+    return c;
+}
+#endif
+}  // namespace fastphi_detail
+
+// out[i] = fast_phi_m1(x[i], p / 2) with the loop of the given SIMD level. For the general
+// kernel, count >= 32 and scratch (val, pos: count entries each, val2 too) given, only the
+// nonzero entries go through the kernel (the others are 0 exactly).
+inline void fast_phi_m1_sparse(const double* x, double* out, std::size_t n, double p,
+                               int level, double* val, double* val2,
+                               std::uint32_t* pos) noexcept {
+    if (even_p_k(p) != 0 || n < 32) {
+        FASTFAIR_DISPATCH(fastphi_detail::batch, level, x, out, n, 0.5 * p);
+        return;
+    }
+    const std::size_t c = FASTFAIR_DISPATCH(fastphi_detail::compact, level, x, n, val, pos);
+    FASTFAIR_DISPATCH(fastphi_detail::batch, level, val, val2, c, 0.5 * p);
+    for (std::size_t i = 0; i < n; ++i) out[i] = 0.0;
+    for (std::size_t k = 0; k < c; ++k) out[pos[k]] = val2[k];
+}
 
 // out[i] = fast_phi_m1(x[i], p / 2) with the loop of the given SIMD level (tests).
 inline void fast_phi_m1_batch(const double* x, double* out, std::size_t n, double p,
