@@ -156,7 +156,11 @@ inline int even_p_k(double p) noexcept {
 inline int simd_supported() noexcept {
 #if FASTFAIR_HAVE_X86_DISPATCH
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 2;
+    // The AVX-512 target (config.hpp) also uses DQ and VL instructions: check all three,
+    // or a CPU with AVX-512F alone (Xeon Phi) would fault.
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        return 2;
     if (__builtin_cpu_supports("avx2")) return 1;
 #endif
     return 0;
