@@ -58,6 +58,10 @@ def test_online_rows_have_vectorised_loops_and_a_bare_call():
                  "pdm n=8 x4 alternatives"):
         assert "numpy-vectorised" in cases[f"{name}, per round (run)"]["others_s"], name
     assert cases["prop n=8, per round (run)"]["goal"].startswith(">= 1,000x")
+    from fastfair import _core
+
+    if hasattr(_core, "_set_fast_potential"):
+        assert "exact-path" in cases["ef n=8, per round (run)"]["others_s"]
     step = cases["prop n=8, one step() call"]
     assert len(step["floors_s"]) == 1 and step["goal"] == "< 0.5 us"
     md = format_markdown(report)

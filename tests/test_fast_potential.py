@@ -178,13 +178,20 @@ def test_fast_decisions_minimise_the_reference_potential(notion: str, n: int,
     assert ref.chosen_gap(log_s, mine) <= 1e-12
 
 
-def test_default_mode_uses_the_fast_potential_for_ef_only() -> None:
-    V = np.random.default_rng(3).random((100, 8))
+def test_default_mode_uses_the_fast_potential_for_large_ef_only() -> None:
+    """Auto mode: PROP never, EF from kFastMinAgents (40) agents on, where it is faster."""
+    small = np.random.default_rng(3).random((100, 8))
+    large = np.random.default_rng(3).random((100, 64))
     with fast_mode(1):
-        _, fast_prop, exact_prop = _core._online_fast_stats("prop", V, math.nan, True)
-        _, fast_ef, _ = _core._online_fast_stats("ef", V, math.nan, True)
+        _, fast_prop, exact_prop = _core._online_fast_stats("prop", small, math.nan, True)
+        _, fast_small, _ = _core._online_fast_stats("ef", small, math.nan, True)
+        _, fast_large, _ = _core._online_fast_stats("ef", large, math.nan, True)
     assert fast_prop == 0 and exact_prop == 0
-    assert fast_ef > 50
+    assert fast_small == 0
+    assert fast_large > 50
+    with fast_mode(2):
+        _, fast_forced, _ = _core._online_fast_stats("ef", small, math.nan, True)
+    assert fast_forced > 50
 
 
 @pytest.mark.parametrize("n", [64, 128])

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fastfair/rng.hpp"
+#include "fastfair/summation.hpp"
 #include "fastfair/tickets.hpp"
 
 namespace {
@@ -87,20 +88,40 @@ py::tuple py_ticket_odds(const f64_in& tickets, std::int64_t k, std::int64_t wai
         std::vector<double> pc(w.size());
         info = fastfair::ticket_odds_classes(w.data(), cnt.data(), w.size(), K, pc.data(),
                                              tol);
-        // rescale to sum K only within the error bound (docs/tickets.md)
-        double scale = 1.0;
+        // rescale to sum K only within the error bound (docs/tickets.md): each class
+        // becomes pc (1 + d), d = (K - raw) / raw, by one fma (a correctly rounded
+        // pc (1 + d); a scale K / raw rounded to a double near 1 would move every
+        // entry by a whole ulp or none). When the deviation is at the ulp level of K
+        // the rounded entries can overshoot, so the rescaled values are kept only if
+        // their exact sum (fma products, compensated) is nearer K than the raw one.
+        auto clamp01 = [](double x) { return std::min(1.0, std::max(0.0, x)); };
+        auto exact_sum = [&](const std::vector<double>& v) {
+            fastfair::NeumaierSum acc;
+            for (std::size_t c = 0; c < v.size(); ++c) {
+                const double prod = cnt[c] * v[c];
+                acc.add(prod);
+                acc.add(std::fma(cnt[c], v[c], -prod));
+            }
+            return acc.value();
+        };
+        for (double& x : pc) x = clamp01(x);
         if (info.raw_sum > 0.0 && K > 0.0) {
             if (std::fabs(info.raw_sum - K) > info.error_bound) {
                 bad_sum = true;
-            } else {
-                scale = K / info.raw_sum;
+            } else if (info.raw_sum != K) {
+                const double d = (K - info.raw_sum) / info.raw_sum;
+                std::vector<double> scaled(pc.size());
+                for (std::size_t c = 0; c < pc.size(); ++c)
+                    scaled[c] = clamp01(std::fma(pc[c], d, pc[c]));
+                if (std::fabs(exact_sum(scaled) - K) < std::fabs(exact_sum(pc) - K))
+                    pc.swap(scaled);
             }
         }
         for (std::size_t i = 0; i < n; ++i) o[i] = 0.0;
         std::size_t c = 0;
         for (std::size_t j = 0; j < order.size(); ++j) {
             if (j > 0 && order[j].first != order[j - 1].first) ++c;
-            o[order[j].second] = std::min(1.0, std::max(0.0, pc[c] * scale));
+            o[order[j].second] = pc[c];
         }
     };
     if (n > kReleaseGilAbove) {

@@ -13,6 +13,10 @@ O(entrants x lotteries) NumPy work, nothing drawn per entrant):
 * :func:`plot_unfairness_over_lotteries`: the largest ``|wins - deserved|`` after each
   lottery, against independent draws with the same deserved seats.
 
+A pool drawn by division (docs/divisions.md) also gets per-division views:
+:func:`plot_unfairness_by_division` (one line per division) and
+:func:`plot_odds_by_division` (the odds picture once per division, one panel each).
+
 The blog's per-entrant heatmaps (:func:`plot_win_probabilities`, :func:`plot_winners`,
 :func:`plot_cumulative_unfairness`) draw one row per entrant: use them for a few
 hundred entrants at most (:data:`HEATMAP_MAX_ENTRANTS` is what ``fastfair plot
@@ -31,14 +35,19 @@ from .lottery import LotteryPool
 
 __all__ = [
     "HEATMAP_MAX_ENTRANTS",
+    "MAX_DIVISION_PANELS",
+    "divided_lotteries",
     "drought_lengths",
     "independent_draws",
     "lottery_figures",
     "plot_cumulative_unfairness",
     "plot_deficit_traces",
     "plot_deviation_histogram",
+    "plot_odds_by_division",
     "plot_odds_by_drought",
+    "plot_unfairness_by_division",
     "plot_unfairness_over_lotteries",
+    "unfairness_by_division",
     "plot_win_probabilities",
     "plot_winners",
 ]
@@ -261,16 +270,25 @@ def _box_stats(values: NDArray[np.float64], label: str) -> dict[str, Any]:
             "mean": float(values.mean()), "fliers": [], "label": label}
 
 
-def plot_odds_by_drought(pool: LotteryPool, t: int = -1, ax: Optional[Any] = None) -> Any:
+def plot_odds_by_drought(pool: LotteryPool, t: int = -1, ax: Optional[Any] = None,
+                         division: Optional[str] = None) -> Any:
     """Win probabilities of lottery ``t`` grouped by the lotteries each entrant
     entered without a win before it (:func:`drought_lengths`), separately for those
     who never won (0 = newcomers) and those who won before (0 = won the previous
     lottery they entered). Boxes: quartiles, whiskers: 5-95 %, dots: means.
-    Returns the Axes."""
+    ``division``: only the entrants of that division of lottery ``t`` (a lottery
+    drawn by division; see :func:`plot_odds_by_division`). Returns the Axes."""
     ax = _new_axes(ax)
     tt = _lottery_index(pool, t)
     lost, ever = drought_lengths(pool)
     entered = pool.scores[:, tt] > 0
+    if division is not None:
+        info = pool.lottery_info(tt)["divisions"]
+        if not info or division not in info:
+            msg = (f"division {division!r} is not a division of lottery {tt + 1} "
+                   f"(its divisions: {sorted(info) if info else 'none, undivided'})")
+            raise ValueError(msg)
+        entered &= _member_labels(pool, tt) == division
     pi = pool.win_probabilities[:, tt]
     groups: list[tuple[bool, str, str]] = [(False, "never won before (0 = newcomers)", _OURS),
               (True, "won before (0 = won the last time)", _BASE)]
@@ -304,8 +322,10 @@ def plot_odds_by_drought(pool: LotteryPool, t: int = -1, ax: Optional[Any] = Non
     ax.set_ylim(-0.03, 1.08)
     ax.set_xlabel("lotteries lost since the last win (or since joining)")
     ax.set_ylabel(f"win probability in lottery {tt + 1}")
-    k = int(pool.lottery_sizes[tt])
-    _title(ax, f"Odds by years without a win: lottery {tt + 1} "
+    k = int(pool.lottery_sizes[tt]) if division is None else int(
+        pool.lottery_info(tt)["divisions"][division]["k"])
+    where = "" if division is None else f"division {division}, "
+    _title(ax, f"Odds by years without a win: {where}lottery {tt + 1} "
                  f"({int(entered.sum()):,} entrants, {k:,} winners; numbers = entrants)")
     if handles:
         ax.legend([h for h, _ in handles], [lab for _, lab in handles],
@@ -346,6 +366,124 @@ def plot_unfairness_over_lotteries(
     _title(ax, f"Largest unfairness after each lottery ({pool.n_entrants:,} members)")
     ax.legend(loc="upper left", fontsize=9)
     return ax
+
+
+# ---- pools drawn by division ---------------------------------------------------------
+
+
+def _member_labels(pool: LotteryPool, t: int) -> NDArray[Any]:
+    """Each member's division label at lottery ``t`` as an object array (None for
+    members who did not enter it or an undivided lottery)."""
+    return np.asarray(pool.division_labels(t), dtype=object)
+
+
+def divided_lotteries(pool: LotteryPool) -> list[int]:
+    """Indices of the lotteries drawn by division (empty for an undivided pool)."""
+    return [t for t in range(pool.n_lotteries) if pool.lottery_info(t)["divisions"]]
+
+
+def unfairness_by_division(pool: LotteryPool) -> dict[str, NDArray[np.float64]]:
+    """Largest ``|wins - deserved|`` after each lottery over the entrants of each
+    division of that lottery: ``{label: array of shape (lotteries,)}``, NaN after the
+    lotteries where the label was not a division (labels in sorted order). The
+    running totals are the entrant's own (docs/divisions.md), so an entrant is
+    counted in the division it entered that lottery. O(entrants x lotteries)."""
+    n_lot = pool.n_lotteries
+    dev = np.abs(np.cumsum(pool.winners, axis=1, dtype=np.float64)
+                 - np.cumsum(pool.deserved, axis=1))
+    out: dict[str, NDArray[np.float64]] = {}
+    for t in divided_lotteries(pool):
+        labels = _member_labels(pool, t)
+        for label in pool.lottery_info(t)["divisions"]:
+            sel = labels == label
+            row = out.setdefault(label, np.full(n_lot, np.nan))
+            row[t] = float(dev[sel, t].max()) if sel.any() else 0.0
+    return {label: out[label] for label in sorted(out)}
+
+
+_DIVISION_COLOURS = ["#1f5fa8", "#d9822b", "#2e9e5b", "#b2334f", "#7a4fb0", "#8c6d31",
+                     "#17a3b3", "#e377c2", "#555555", "#9c9e1e"]
+
+
+def plot_unfairness_by_division(pool: LotteryPool, ax: Optional[Any] = None) -> Any:
+    """One line per division: the largest ``|wins - deserved|`` after each lottery
+    over that division's entrants (:func:`unfairness_by_division`), with the one-seat
+    line dashed. Returns the Axes."""
+    ax = _new_axes(ax)
+    n_lot = pool.n_lotteries
+    x = np.arange(1, n_lot + 1)
+    per = unfairness_by_division(pool)
+    for j, (label, row) in enumerate(per.items()):
+        colour = _DIVISION_COLOURS[j % len(_DIVISION_COLOURS)]
+        last = int(np.flatnonzero(np.isfinite(row))[-1])
+        ax.plot(x, row, color=colour, linewidth=2.0, marker="o", markersize=4,
+                label=f"{label} ({row[last]:.2f} after lottery {last + 1})")
+    ax.axhline(1.0, color="k", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("lottery")
+    ax.set_ylabel("largest |wins - deserved seats| in the division")
+    _integer_ticks(ax.xaxis)
+    ax.set_xlim(0.5, max(n_lot, 1) + 0.5)
+    ax.set_ylim(bottom=0)
+    top = max((float(np.nanmax(r)) for r in per.values() if np.isfinite(r).any()),
+              default=1.0)
+    ax.set_ylim(0, max(1.2, 1.15 * top))
+    unlabelled = "; no legend above 12" if len(per) > 12 else ""
+    _title(ax, f"Largest unfairness within each division after each lottery "
+               f"({len(per)} division{'' if len(per) == 1 else 's'}{unlabelled})")
+    if per and len(per) <= 12:
+        ax.legend(loc="lower right", fontsize=9, title="division")
+    return ax
+
+
+#: Most division panels :func:`plot_odds_by_division` draws (the largest divisions).
+MAX_DIVISION_PANELS = 12
+
+
+def plot_odds_by_division(pool: LotteryPool, t: int = -1, fig: Optional[Any] = None) -> Any:
+    """:func:`plot_odds_by_drought` of lottery ``t`` once per division, one panel
+    each (at most :data:`MAX_DIVISION_PANELS`, the divisions with the most entrants),
+    on a shared probability axis. Lottery ``t`` must have been drawn by division.
+    Returns the Figure."""
+    tt = _lottery_index(pool, t)
+    info = pool.lottery_info(tt)["divisions"]
+    if not info:
+        msg = f"lottery {tt + 1} was not drawn by division"
+        raise ValueError(msg)
+    if fig is None:
+        fig = _pyplot().figure(layout="constrained")
+    shown = sorted(info, key=lambda d: (-int(info[d]["entrants"]), d))[
+        :MAX_DIVISION_PANELS]
+    shown.sort()  # code order
+    cols = len(shown) if len(shown) <= 3 else int(np.ceil(np.sqrt(len(shown))))
+    rows = int(np.ceil(len(shown) / cols))
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
+    for j, (ax, label) in enumerate(zip(axes, shown)):
+        plot_odds_by_drought(pool, tt, ax, division=label)
+        d = info[label]
+        ax.set_title(f"{label}: {int(d['k']):,} seats, {int(d['entrants']):,} entrants",
+                     fontsize=10)
+        ax.set_xlabel("lotteries lost since the last win" if j // cols == rows - 1
+                      else "")
+        ax.set_ylabel("win probability" if j % cols == 0 else "")
+        legend = ax.get_legend()
+        if legend is not None and j:
+            legend.remove()
+        elif legend is not None:
+            for text in legend.get_texts():
+                text.set_fontsize(8)
+    for ax in axes[len(shown):]:
+        ax.set_visible(False)
+    # a shared probability axis up to the largest odds shown (divisions' odds are
+    # often far below 1: 40 seats among 6,000)
+    labels = _member_labels(pool, tt)
+    sel = (pool.scores[:, tt] > 0) & np.isin(labels, np.asarray(shown, dtype=object))
+    top = float(pool.win_probabilities[sel, tt].max()) if sel.any() else 1.0
+    axes[0].set_ylim(-0.03 * max(top, 0.05), min(1.08, 1.2 * max(top, 0.05)))
+    more = ("" if len(shown) == len(info)
+            else f"; the largest {len(shown)} of {len(info)} divisions")
+    fig.suptitle(f"Odds by years without a win, per division: lottery {tt + 1} "
+                 f"(numbers = entrants{more})")
+    return fig
 
 
 # ---- the blog's per-entrant heatmaps ------------------------------------------------
@@ -444,7 +582,10 @@ def lottery_figures(
     lotteries`), ``"deviation"`` (:func:`plot_deviation_histogram`), ``"odds"``
     (:func:`plot_odds_by_drought` of lottery ``t``) and, when ``heatmaps`` is True (by
     default: at most :data:`HEATMAP_MAX_ENTRANTS` members), ``"probabilities"``,
-    ``"winners"`` and ``"cumulative"``. Close them with ``matplotlib.pyplot.close``.
+    ``"winners"`` and ``"cumulative"``; for a pool with lotteries drawn by division
+    also ``"division-unfairness"`` (:func:`plot_unfairness_by_division`) and, when
+    lottery ``t`` was, ``"division-odds"`` (:func:`plot_odds_by_division`). Close
+    them with ``matplotlib.pyplot.close``.
     """
     plt = _pyplot()
     if pool.n_lotteries == 0:
@@ -471,6 +612,13 @@ def lottery_figures(
         fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
         make(ax)
         figures[name] = fig
+    if divided_lotteries(pool):  # a pool drawn by division: its per-division views
+        fig, ax = plt.subplots(figsize=figsize, dpi=dpi, layout="constrained")
+        plot_unfairness_by_division(pool, ax)
+        figures["division-unfairness"] = fig
+        if pool.lottery_info(t)["divisions"]:
+            fig = plt.figure(figsize=figsize, dpi=dpi, layout="constrained")
+            figures["division-odds"] = plot_odds_by_division(pool, t, fig)
     return figures
 
 

@@ -84,9 +84,10 @@ def ticket_odds(
     Returns
     -------
     numpy.ndarray of float64, shape (n,)
-        Sums to ``k + waitlist`` (within 1e-12); 0 for entrants with 0 tickets. The raw
-        result is rescaled to that sum only when its deviation is within the proven
-        error bound (otherwise RuntimeError: a bug to report).
+        Sums to ``k + waitlist`` (within 1e-12, or one ulp of it when larger); 0 for
+        entrants with 0 tickets. The raw result is rescaled to that sum only when its
+        deviation is within the proven error bound (otherwise RuntimeError: a bug to
+        report).
 
     Raises
     ------

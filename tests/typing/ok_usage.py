@@ -6,7 +6,7 @@ degrades to ``Any`` (or changes) fails the check. Never executed.
 
 from __future__ import annotations
 
-from typing import assert_type
+from typing import Any, assert_type
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,6 +38,20 @@ assert_type(pdm, ff.PublicDecisionMaker)
 pool = ff.LotteryPool("typed")
 assert_type(pool.run_lottery([1.0, 2.0, 3.0], 1, seed=3), NDArray[np.int8])
 assert_type(pool.preview([1.0, 2.0, 3.0], 1), NDArray[np.float64])
+# divisions: k is a mapping label -> seats (issue 12)
+seats = {"F": 1, "M": 1}
+assert_type(pool.run_lottery([1.0, 2.0, 3.0], seats, seed=4, divisions=["F", "M", "M"]),
+            NDArray[np.int8])
+assert_type(pool.preview([1.0, 2.0, 3.0], seats, divisions=["F", "M", "M"]),
+            NDArray[np.float64])
+assert_type(pool.division_labels(), list[str | None])
+# ticket hats
+assert_type(ff.ticket_odds([1, 2, 4], 1), NDArray[np.float64])
+assert_type(ff.ticket_odds([1, 2, 4], 1, waitlist=1), NDArray[np.float64])
+odds, odds_info = ff.ticket_odds([1, 2, 4], 1, return_info=True)
+assert_type(odds, NDArray[np.float64])
+assert_type(odds_info["error_bound"], Any)
+assert_type(ff.draw_tickets([1, 2, 4], 2, seed=7, waitlist=1), NDArray[np.int64])
 assert_type(ff.LotteryPool.load("pool.fflottery"), ff.LotteryPool)
 assert_type(ff.pipage_round([0.5, 0.5], seed=1), NDArray[np.int8])
 assert_type(ff.project_capped_simplex([0.2, 2.0], 1.0), NDArray[np.float64])

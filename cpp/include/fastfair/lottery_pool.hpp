@@ -78,20 +78,7 @@ public:
         check_column(pos, s, m, n, "scores");
         std::size_t n_pos = 0;
         for (std::size_t j = 0; j < m; ++j) n_pos += s[j] > 0.0;
-        if (k < 0 || static_cast<std::uint64_t>(k) > n_pos)
-            throw std::invalid_argument(
-                "k must lie in [0, number of entrants with a score > 0] = [0, " +
-                std::to_string(n_pos) + "], got " + std::to_string(k));
-        begin_pending(pos, s, m, n);
-        const double kd = static_cast<double>(k);
-        deserved_seats(s, m, kd, p_deserved_.data(), scratch_.idx);
-        fill_targets(pos, s, m);
-        fair_probabilities_exact(target_.data(), eligible_.data(), m, kd, p_.pi.data(),
-                                 scratch_);
-        p_.div.clear();
-        p_.div_k.clear();
-        p_k_ = k;
-        prepared_ = true;
+        prepare_checked(pos, s, m, n, k, n_pos);
     }
 
     // Dense form: scores of every member, positions 0..n-1; only the entrants
@@ -107,11 +94,27 @@ public:
                 " scores");
         if (n > kMaxEntrants)
             throw std::invalid_argument("scores is too long (at most 2**32 - 2 entries)");
-        for (std::size_t i = 0; i < n; ++i)
-            if (!std::isfinite(scores[i]) || scores[i] < 0.0)
-                throw std::invalid_argument("scores must be finite and >= 0, got " +
-                                            std::to_string(scores[i]) + " at index " +
-                                            std::to_string(i));
+        if (div_k == nullptr) {
+            // One branch-free pass validates and compacts the entrants (score > 0); the
+            // column it builds is valid by construction (positions increasing, < n).
+            if (dense_pos_.size() < n) dense_pos_.resize(n);  // never shrunk: no fill
+            if (dense_s_.size() < n) dense_s_.resize(n);
+            std::uint32_t* dp = dense_pos_.data();
+            double* ds = dense_s_.data();
+            std::size_t m = 0;
+            bool ok = true;
+            for (std::size_t i = 0; i < n; ++i) {
+                const double v = scores[i];
+                ok &= (std::fabs(v) <= std::numeric_limits<double>::max()) & (v >= 0.0);
+                dp[m] = static_cast<std::uint32_t>(i);
+                ds[m] = v;
+                m += static_cast<std::size_t>(v > 0.0);
+            }
+            if (!ok) throw_bad_dense_score(scores, n);
+            prepare_checked(dp, ds, m, n, k, m);
+            return;
+        }
+        throw_bad_dense_score(scores, n);  // divided: validated first, as before
         dense_pos_.clear();
         dense_s_.clear();
         dense_div_.clear();
@@ -297,6 +300,34 @@ private:
         } else {
             deserved_seats(col.scores.data(), m, static_cast<double>(k), d);
         }
+    }
+
+    // The undivided prepare once the column is known to be valid (n_pos entries > 0).
+    void prepare_checked(const std::uint32_t* pos, const double* s, std::size_t m,
+                         std::uint64_t n, std::int64_t k, std::size_t n_pos) {
+        if (k < 0 || static_cast<std::uint64_t>(k) > n_pos)
+            throw std::invalid_argument(
+                "k must lie in [0, number of entrants with a score > 0] = [0, " +
+                std::to_string(n_pos) + "], got " + std::to_string(k));
+        begin_pending(pos, s, m, n);
+        const double kd = static_cast<double>(k);
+        deserved_seats(s, m, kd, p_deserved_.data(), scratch_.idx);
+        fill_targets(pos, s, m);
+        fair_probabilities_exact(target_.data(), eligible_.data(), m, kd, p_.pi.data(),
+                                 scratch_);
+        p_.div.clear();
+        p_.div_k.clear();
+        p_k_ = k;
+        prepared_ = true;
+    }
+
+    // Throws for the first score that is not finite and >= 0 (none: returns).
+    static void throw_bad_dense_score(const double* scores, std::size_t n) {
+        for (std::size_t i = 0; i < n; ++i)
+            if (!std::isfinite(scores[i]) || scores[i] < 0.0)
+                throw std::invalid_argument("scores must be finite and >= 0, got " +
+                                            std::to_string(scores[i]) + " at index " +
+                                            std::to_string(i));
     }
 
     // The pending lottery's entries are copied and its buffers sized (prepare, both

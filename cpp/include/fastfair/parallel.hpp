@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -20,7 +21,13 @@ namespace parallel {
 // Inputs below this size run on the calling thread (starting a thread costs ~50 us).
 constexpr std::size_t kThreadsAbove = 1000000 - 1;
 
+// The hardware's threads (at most 8), or FASTFAIR_THREADS when set to a number >= 1
+// (FASTFAIR_THREADS=1: every call on the calling thread).
 inline int default_threads() noexcept {
+    if (const char* s = std::getenv("FASTFAIR_THREADS")) {
+        const long v = std::strtol(s, nullptr, 10);
+        if (v >= 1) return static_cast<int>(std::min(v, 64L));
+    }
     const unsigned hw = std::thread::hardware_concurrency();
     return hw == 0 ? 1 : static_cast<int>(std::min(hw, 8u));
 }

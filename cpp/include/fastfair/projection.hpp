@@ -38,6 +38,13 @@
 #include <emmintrin.h>
 #endif
 
+// GCC 12 reports its own _mm512_undefined_pd inside the AVX-512 intrinsics as "may
+// be used uninitialized"; no kernel here reads an undefined lane (popped at the end).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 namespace fastfair {
 
 namespace detail {
@@ -417,9 +424,17 @@ __attribute__((target("avx512f,popcnt"), noinline)) inline void fused_chunk_avx5
         FASTFAIR_AVX512_STEP(0, acc_lo0, acc_hi0);
         FASTFAIR_AVX512_STEP(8, acc_lo1, acc_hi1);
     }
-    double f_lo = _mm512_reduce_add_pd(_mm512_add_pd(acc_lo0, acc_lo1));
-    double f_hi = _mm512_reduce_add_pd(_mm512_add_pd(acc_hi0, acc_hi1));
-    double bg = _mm512_reduce_max_pd(big);
+    // horizontal reductions by hand (GCC 12's _mm512_reduce_max_pd warns)
+    alignas(64) double t_lo[8], t_hi[8], t_big[8];
+    _mm512_store_pd(t_lo, _mm512_add_pd(acc_lo0, acc_lo1));
+    _mm512_store_pd(t_hi, _mm512_add_pd(acc_hi0, acc_hi1));
+    _mm512_store_pd(t_big, big);
+    double f_lo = 0.0, f_hi = 0.0, bg = 0.0;
+    for (int l = 0; l < 8; ++l) {
+        f_lo += t_lo[l];
+        f_hi += t_hi[l];
+        bg = bg > t_big[l] ? bg : t_big[l];
+    }
     bool finite = (fin & 0xFFu) == 0xFFu;
     for (; i < n; ++i) {  // the tail, one entry at a time
         const double up = y[i], dn = up - 1.0, a = std::fabs(up);
@@ -855,3 +870,7 @@ inline std::vector<double> project_capped_simplex(const std::vector<double>& y, 
 }
 
 }  // namespace fastfair
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -11,14 +11,14 @@
 #pragma once
 
 #include <atomic>
+#include <cstdlib>
+#include <cstring>
 
-#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#define FASTFAIR_X86_DISPATCH 1
+#include "fastfair/config.hpp"  // FASTFAIR_HAVE_X86_DISPATCH (GCC/Clang on x86-64)
+
+#define FASTFAIR_X86_DISPATCH FASTFAIR_HAVE_X86_DISPATCH
+#if FASTFAIR_X86_DISPATCH
 #include <immintrin.h>
-#define FASTFAIR_TARGET_AVX2 __attribute__((target("avx2")))
-#define FASTFAIR_TARGET_AVX512 __attribute__((target("avx512f")))
-#else
-#define FASTFAIR_X86_DISPATCH 0
 #endif
 
 namespace fastfair {
@@ -39,9 +39,16 @@ inline int cpu_level() noexcept {
 #endif
 }
 
-// Highest level allowed (process-wide; tests and benchmarks lower it).
+// Highest level allowed (process-wide; tests and benchmarks lower it). Starts from the
+// environment: FASTFAIR_SIMD=scalar or avx2 caps it (the variable the online engines
+// read too), anything else leaves every level the CPU has.
 inline std::atomic<int>& cap() noexcept {
-    static std::atomic<int> c{2};
+    static std::atomic<int> c{[] {
+        const char* s = std::getenv("FASTFAIR_SIMD");
+        if (s != nullptr && std::strcmp(s, "scalar") == 0) return 0;
+        if (s != nullptr && std::strcmp(s, "avx2") == 0) return 1;
+        return 2;
+    }()};
     return c;
 }
 

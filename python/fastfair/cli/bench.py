@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 from dataclasses import asdict
@@ -72,6 +73,7 @@ def run_all(
             "platform": platform.platform(),
             "processor": platform.machine(),
         },
+        "environment": {k: v for k, v in sorted(os.environ.items()) if k.startswith("FASTFAIR_")},
         "quick": quick,
         "sections": [s[0] for s in sections],
         "speed": speed,
@@ -180,7 +182,8 @@ def format_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"fastfair {report['fastfair_version']} ({report['build'].get('build_type')}, "
         f"{report['build'].get('compiler', '?')}), Python {m['python']}, NumPy {m['numpy']}"
-        f"{', --quick sizes' if report.get('quick') else ''}.",
+        f"{', --quick sizes' if report.get('quick') else ''}"
+        + "".join(f", {k}={v}" for k, v in report.get("environment", {}).items()) + ".",
         "",
     ]
     head = [r for r in report["speed"] if _is_headline(r)]

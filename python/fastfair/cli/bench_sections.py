@@ -6,7 +6,7 @@ fast wrong answer can never show up as a win.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import numpy as np
 from numpy.typing import NDArray
@@ -404,11 +404,33 @@ def online(quick: bool, progress: Progress) -> list[Any]:
         theirs = loop()
         _check_loop(label, theirs, decisions[:Tl], lambda f, g: loop(f, g))
         # fastfair and the loop in turns, so both see the same load
-        t = race({"fastfair": lambda a: a.run(V), "numpy-vectorised": loop}, repeat,
-                 budget_s=6.0, setups={"fastfair": lambda: pickle.loads(frozen)})  # noqa: B023
+        contenders: dict[str, Callable[..., Any]] = {
+            "fastfair": lambda a: a.run(V), "numpy-vectorised": loop}
+        setups: dict[str, Callable[[], Any]] = {"fastfair": lambda: pickle.loads(frozen)}  # noqa: B023
+        if (notion, n) == ("prop", 8):
+            # issue 14's yardstick for this row: the same engine at p = 2, where
+            # phi = 1 + x^2 is a polynomial (its decisions differ: another p)
+            contenders["engine-at-p=2"] = lambda a: a.run(V)  # noqa: B023
+            setups["engine-at-p=2"] = lambda: ff.OnlineAllocator(n, notion="prop", p=2.0)  # noqa: B023
+        mode = _fast_potential_switch()
+        if mode is not None and notion in ("prop", "ef"):
+            # the same engine with its fast potential switched off (the exact log-space
+            # path; same decisions): what the fast potential buys on this row
+            default = mode(-1)
+            contenders["exact-path"] = lambda a: a.run(V)  # noqa: B023
+            setups["exact-path"] = lambda: (mode(0), pickle.loads(frozen))[1]  # noqa: B023
+            setups["fastfair"] = lambda: (mode(default), pickle.loads(frozen))[1]  # noqa: B023
+            try:
+                t = race(contenders, repeat, budget_s=6.0, setups=setups)
+            finally:
+                mode(default)
+            others["exact-path"] = t["exact-path"] / T
+        else:
+            t = race(contenders, repeat, budget_s=6.0, setups=setups)
         ours = t["fastfair"] / T
         others["numpy-vectorised"] = t["numpy-vectorised"] / Tl
-        row = SpeedRow("online", f"{label}, per round (run)", ours, others)
+        floors = {"engine-at-p=2": t["engine-at-p=2"] / T} if "engine-at-p=2" in t else {}
+        row = SpeedRow("online", f"{label}, per round (run)", ours, others, floors)
         if label in ONLINE_GOALS:
             row.speedup_goal("numpy-vectorised", ONLINE_GOALS[label])
         rows.append(row)
@@ -447,6 +469,26 @@ def online(quick: bool, progress: Progress) -> list[Any]:
         )
     progress.step("online: fairness vs baselines")
     return rows
+
+
+def _fast_potential_switch() -> Optional[Callable[[int], int]]:
+    """``set(mode) -> previous mode`` for the online engines' fast potential (private
+    ``_core._set_fast_potential``: 0 exact only, 1 auto, 2 everywhere; -1 only reads
+    it), or None when the build has no such switch."""
+    from fastfair import _core
+
+    setter = getattr(_core, "_set_fast_potential", None)
+    if not callable(setter):
+        return None
+
+    def switch(mode: int) -> int:
+        if mode < 0:
+            previous = int(setter(1))
+            setter(previous)
+            return previous
+        return int(setter(mode))
+
+    return switch
 
 
 def _bare_call() -> tuple[str, Callable[..., Any], bool]:

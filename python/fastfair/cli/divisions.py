@@ -53,6 +53,7 @@ __all__ = [
     "resolve_seats",
     "resolve_waitlist",
     "seats_value",
+    "odds_lines",
     "summary_lines",
 ]
 
@@ -212,6 +213,39 @@ def summary_lines(divisions: Optional[Mapping[str, Mapping[str, int]]]) -> list[
     width = max(len(str(label)) for label in divisions)
     return [f"  division {str(label):<{width}}  {int(d['k']):,} seat(s) among "
             f"{int(d['entrants']):,} entrant(s)" for label, d in divisions.items()]
+
+
+def odds_lines(table: Entrants, seats: Seats, pi: Any) -> list[str]:
+    """One line per division of a divided preview (printed on stderr): its seats and
+    entrants, and the range and average of its entrants' odds (empty when the
+    entrants file has no divisions). O(rows) NumPy work."""
+    import numpy as np
+
+    if table.divisions is None or not isinstance(seats, dict):
+        return []
+    entered = np.asarray(table.scores, dtype=np.float64) > 0
+    p = np.asarray(pi, dtype=np.float64)[entered]
+    labels, code = np.unique(np.asarray(table.divisions, dtype=object)[entered]
+                             .astype(str), return_inverse=True)
+    count = np.bincount(code, minlength=labels.size)
+    lo = np.full(labels.size, np.inf)
+    hi = np.full(labels.size, -np.inf)
+    np.minimum.at(lo, code, p)
+    np.maximum.at(hi, code, p)
+    total = np.bincount(code, weights=p, minlength=labels.size)
+    rows = {str(x): j for j, x in enumerate(labels.tolist())}
+    order = sorted(seats)  # code order, as the draw's summary
+    width = max(len(str(label)) for label in order)
+    out = []
+    for label in order:
+        j = rows.get(label)
+        line = f"  division {label:<{width}}  {seats[label]:,} seat(s) among "
+        if j is None:
+            out.append(line + "0 entrant(s)")
+            continue
+        out.append(line + f"{int(count[j]):,} entrant(s), odds {lo[j]:.4g} to {hi[j]:.4g}"
+                   f" (average {total[j] / count[j]:.4g})")
+    return out
 
 
 def member_divisions(pool: Any, t: int = -1) -> Optional[Sequence[Optional[str]]]:

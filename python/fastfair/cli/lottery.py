@@ -260,6 +260,13 @@ def _odds(args: argparse.Namespace, pool: Any, table: Entrants) -> int:
     text = out_files.odds_text(ids, scores, pi, lottery=pool.n_lotteries + 1,
                                seed=getattr(args, "seed", None), divisions=table.divisions)
     _publish(text, args.out, "odds file")
+    lines = divisions.odds_lines(table, args.k, pi)
+    if lines:  # a divided preview: each division's seats and odds, on stderr
+        print(f"odds of lottery {pool.n_lotteries + 1} of pool {pool.name!r} "
+              f"({args.pool}), not drawn: {sum(args.k.values()):,} seat(s) among "
+              f"{sum(1 for s in scores if s > 0):,} entrant(s)", file=sys.stderr)
+        for line in lines:
+            print(line, file=sys.stderr)
     return 0
 
 

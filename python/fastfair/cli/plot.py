@@ -8,6 +8,9 @@
         PREFIX-odds.png        odds of lottery T by years without a win
         PREFIX-probabilities.png, -winners.png, -cumulative.png
                                per-entrant heatmaps (auto: pools of <= 300 members)
+        PREFIX-division-unfairness.png, -division-odds.png
+                               pools drawn by division: the largest |wins - deserved|
+                               within each division, and lottery T's odds per division
         Every picture has the same fixed size, whatever the number of entrants.
     fastfair plot stream --out FILE.png [--notion prop|ef] [--agents N] [--rounds T]
                          [--instance random|heavy|table1|round-robin] [--seed S]

@@ -22,6 +22,10 @@ from .fileformat import READ_VERSIONS, dense_to_sparse, load_state, save_state, 
 from .members import Members
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: Seats (or alternates) per lottery: one whole number, or division label -> count.
+#: Two Mapping types, not ``Mapping[str | int, int]``: Mapping is invariant in its key
+#: type, so a ``dict[str, int]`` would not match that.
+Counts = Union[int, Mapping[str, int], Mapping[int, int]]
 
 
 class LotteryPool:
@@ -224,7 +228,7 @@ class LotteryPool:
     def preview(
         self,
         scores: ArrayLike,
-        k: Union[int, Mapping[Union[str, int], int]],
+        k: Counts,
         ids: Optional[Iterable[Union[str, int]]] = None,
         divisions: Optional[Iterable[Union[str, int]]] = None,
     ) -> NDArray[np.float64]:
@@ -252,10 +256,10 @@ class LotteryPool:
     def run_lottery(
         self,
         scores: ArrayLike,
-        k: int,
+        k: Counts,
         seed: StrSeedLike = None,
         ids: Optional[Iterable[Union[str, int]]] = None,
-        waitlist: Union[int, Mapping[Union[str, int], int]] = 0,
+        waitlist: Counts = 0,
         divisions: Optional[Iterable[Union[str, int]]] = None,
     ) -> NDArray[np.int8]:
         """Run one lottery: draw exactly ``k`` winners and record everything.
@@ -337,7 +341,7 @@ class LotteryPool:
     def _run_lottery(
         self,
         scores: ArrayLike,
-        k: int,
+        k: Counts,
         seed: StrSeedLike,
         ids: Optional[Sequence[str]],
         waitlist: Any = 0,
