@@ -34,11 +34,11 @@ PS: list[Optional[float]] = [2.0, 2.5, None, 7.0, 40.0]
 
 @contextlib.contextmanager
 def simd(level: int) -> Iterator[None]:
-    prev = _core._set_online_simd(level)
+    prev = _core._set_simd_level(level)
     try:
         yield
     finally:
-        _core._set_online_simd(prev)
+        _core._set_simd_level(prev)
 
 
 @contextlib.contextmanager

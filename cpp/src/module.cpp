@@ -25,11 +25,6 @@ void register_tickets(py::module_& m);
 static void register_potential_hooks(py::module_& m) {
     using fastfair_bind::f64_in;
     m.def("_online_simd_supported", [] { return fastfair::simd_supported(); });
-    m.def("_set_online_simd", [](int level) {
-        const int prev = fastfair::simd_level().load();
-        fastfair::simd_level().store(std::max(0, std::min(level, fastfair::simd_supported())));
-        return prev;
-    });
     m.def("_set_fast_potential", [](int mode) {  // 0 exact only, 1 auto, 2 everywhere
         return fastfair::fast_potential_mode().exchange(std::max(0, std::min(mode, 2)));
     });

@@ -10,9 +10,10 @@
 #define FASTFAIR_NOINLINE
 #endif
 
-// Runtime SIMD dispatch (no -march flags): a kernel body marked FASTFAIR_ALWAYS_INLINE is
-// instantiated once per target (FASTFAIR_TARGET_AVX2 / _AVX512 wrappers next to a plain
-// one) and the caller picks the wrapper from fastfair::simd_level() (potential.hpp).
+// Runtime SIMD dispatch of the online kernels (no -march flags): a kernel body marked
+// FASTFAIR_ALWAYS_INLINE is instantiated once per target (FASTFAIR_KERNEL_AVX2 / _AVX512
+// wrappers next to a plain one) and the caller picks the wrapper from
+// fastfair::online_simd_level() (potential.hpp; the level of fastfair::simd).
 #if defined(__GNUC__) || defined(__clang__)
 #define FASTFAIR_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
@@ -27,11 +28,11 @@
 #endif
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #define FASTFAIR_HAVE_X86_DISPATCH 1
-#define FASTFAIR_TARGET_AVX2 __attribute__((target("avx2"))) FASTFAIR_KERNEL_OPTS
+#define FASTFAIR_KERNEL_AVX2 __attribute__((target("avx2"))) FASTFAIR_KERNEL_OPTS
 #if defined(__clang__)
-#define FASTFAIR_TARGET_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
+#define FASTFAIR_KERNEL_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 #else
-#define FASTFAIR_TARGET_AVX512                                                  \
+#define FASTFAIR_KERNEL_AVX512                                                  \
     __attribute__((target("avx512f,avx512dq,avx512vl,prefer-vector-width=512"))) \
     FASTFAIR_KERNEL_OPTS
 #endif
@@ -47,10 +48,10 @@
     [[maybe_unused]] FASTFAIR_KERNEL_OPTS static ret name##_scalar params {     \
         return name##_body args;                                                \
     }                                                                           \
-    [[maybe_unused]] FASTFAIR_TARGET_AVX2 static ret name##_avx2 params {       \
+    [[maybe_unused]] FASTFAIR_KERNEL_AVX2 static ret name##_avx2 params {       \
         return name##_body args;                                                \
     }                                                                           \
-    [[maybe_unused]] FASTFAIR_TARGET_AVX512 static ret name##_avx512 params {   \
+    [[maybe_unused]] FASTFAIR_KERNEL_AVX512 static ret name##_avx512 params {   \
         return name##_body args;                                                \
     }
 #define FASTFAIR_DISPATCH(name, level, ...)                    \

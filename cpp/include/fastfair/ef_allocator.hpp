@@ -118,7 +118,7 @@ FASTFAIR_ALWAYS_INLINE void lanes_out(const double* a, const double* b, const do
     lanes_out(a, b, cs, out);
 }
 #if FASTFAIR_HAVE_X86_DISPATCH
-[[maybe_unused]] FASTFAIR_TARGET_AVX2 static void row_acc_avx2(
+[[maybe_unused]] FASTFAIR_KERNEL_AVX2 static void row_acc_avx2(
     std::size_t n, const double* F, const double* c, double* delta, double* mag,
     double* out) noexcept {
     __m256d a0 = _mm256_setzero_pd(), a1 = a0, b0 = a0, b1 = a0, c0 = a0, c1 = a0;
@@ -148,7 +148,7 @@ FASTFAIR_ALWAYS_INLINE void lanes_out(const double* a, const double* b, const do
     lanes_tail(j, n, F, c, delta, mag, a, b, cs);
     lanes_out(a, b, cs, out);
 }
-[[maybe_unused]] FASTFAIR_TARGET_AVX512 static void row_acc_avx512(
+[[maybe_unused]] FASTFAIR_KERNEL_AVX512 static void row_acc_avx512(
     std::size_t n, const double* F, const double* c, double* delta, double* mag,
     double* out) noexcept {
     __m512d av = _mm512_setzero_pd(), bv = av, cv = av;
@@ -381,7 +381,7 @@ private:
     // pc_ = the fast phi - 1 of every pair (lc_ is then unused), O(n^2) fast terms.
     void refresh_cache_fast() noexcept {
         const std::size_t n = n_;
-        const int level = simd_level().load(std::memory_order_relaxed);
+        const int level = online_simd_level();
         for (std::size_t i = 0; i < n; ++i) {
             const std::size_t row = i * n;
             FASTFAIR_DISPATCH(ef_detail::cache_x, level, n, E_.data() + row, S_.data() + row,
@@ -405,7 +405,7 @@ private:
     template <bool Masked>
     std::int64_t step_fast(const double* v) noexcept {
         const std::size_t n = n_;
-        const int level = simd_level().load(std::memory_order_relaxed);
+        const int level = online_simd_level();
         double* dl = delta_.data();
         double* mag = fmag_.data();
         for (std::size_t a = 0; a < n; ++a) {

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <cstring>
 
-#include "fastfair/config.hpp"
 #include "fastfair/rng.hpp"
 #include "fastfair/simd.hpp"
 #include "fastfair/summation.hpp"
@@ -58,10 +57,9 @@ inline __m128d select_sd(__m128d mask, __m128d a, __m128d b) noexcept {
 // data-dependent choices are selects, not branches (they are coin flips). Only the
 // start of a chain (the first fractional entry, or the one after an exact s == 1) is
 // a branch: it is rare and predictable.
-FASTFAIR_ALWAYS_INLINE std::size_t pipage_chain_body(const double* fv,
-                                                     const std::uint32_t* fi, std::size_t m,
-                                                     std::size_t base, PipageCarry& st,
-                                                     Rng& rng, std::int8_t* out) noexcept {
+inline std::size_t pipage_chain(const double* fv, const std::uint32_t* fi, std::size_t m,
+                                std::size_t base, PipageCarry& st, Rng& rng,
+                                std::int8_t* out) noexcept {
     std::size_t ones = 0;
     bool have = st.have;
     std::size_t c = st.c;
@@ -118,32 +116,6 @@ FASTFAIR_ALWAYS_INLINE std::size_t pipage_chain_body(const double* fv,
     return ones;
 }
 
-// The chain compiled twice: for the baseline and, chosen at run time, with the AVX2
-// (VEX three-operand, BMI2) encodings of the same scalar and SSE2 operations: fewer
-// instructions per pairing, the same arithmetic.
-inline std::size_t pipage_chain_base(const double* fv, const std::uint32_t* fi,
-                                     std::size_t m, std::size_t base, PipageCarry& st,
-                                     Rng& rng, std::int8_t* out) noexcept {
-    return pipage_chain_body(fv, fi, m, base, st, rng, out);
-}
-
-#if FASTFAIR_X86_DISPATCH
-__attribute__((target("avx2,bmi2"))) inline std::size_t pipage_chain_avx2(
-    const double* fv, const std::uint32_t* fi, std::size_t m, std::size_t base,
-    PipageCarry& st, Rng& rng, std::int8_t* out) noexcept {
-    return pipage_chain_body(fv, fi, m, base, st, rng, out);
-}
-#endif
-
-inline std::size_t pipage_chain(const double* fv, const std::uint32_t* fi, std::size_t m,
-                                std::size_t base, PipageCarry& st, Rng& rng,
-                                std::int8_t* out, int level) noexcept {
-#if FASTFAIR_X86_DISPATCH
-    if (level >= 1) return pipage_chain_avx2(fv, fi, m, base, st, rng, out);
-#endif
-    (void)level;
-    return pipage_chain_base(fv, fi, m, base, st, rng, out);
-}
 
 }  // namespace detail
 
@@ -260,7 +232,7 @@ inline std::size_t pipage_blocks(const double* pi, std::size_t n, Rng& rng,
                     break;
                 }
         ones += blk_ones;
-        ones += pipage_chain(fv, fi, nf, b0, st, local, out, level);
+        ones += pipage_chain(fv, fi, nf, b0, st, local, out);
     }
     if (st.have) {
         const bool one = st.pc >= 0.5;

@@ -18,6 +18,7 @@
 #include <cstring>
 
 #include "fastfair/config.hpp"
+#include "fastfair/simd.hpp"
 
 #if FASTFAIR_HAVE_X86_DISPATCH
 #include <immintrin.h>
@@ -151,27 +152,22 @@ inline int even_p_k(double p) noexcept {
 }
 
 // Which instruction set the fast loops use: 0 = portable (SSE2 on x86-64), 1 = AVX2,
-// 2 = AVX-512. Chosen once from the CPU (FASTFAIR_SIMD=scalar|avx2|avx512 caps it);
-// tests force each level through the hidden _core._set_online_simd.
+// 2 = AVX-512 (F, DQ and VL): fastfair::simd's level (its cap is the tests' and
+// benchmarks' switch, _core._set_simd_level), limited to what these kernels need.
 inline int simd_supported() noexcept {
+    static const int level = [] {
+        int l = simd::cpu_level();
 #if FASTFAIR_HAVE_X86_DISPATCH
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) return 2;
-    if (__builtin_cpu_supports("avx2")) return 1;
+        if (l >= 2 && !(__builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")))
+            l = 1;
 #endif
-    return 0;
-}
-inline int simd_from_env() noexcept {
-    int level = simd_supported();
-    if (const char* s = std::getenv("FASTFAIR_SIMD")) {
-        if (std::strcmp(s, "scalar") == 0) level = 0;
-        else if (std::strcmp(s, "avx2") == 0 && level > 1) level = 1;
-    }
+        return l;
+    }();
     return level;
 }
-inline std::atomic<int>& simd_level() noexcept {
-    static std::atomic<int> level{simd_from_env()};
-    return level;
+inline int online_simd_level() noexcept {
+    const int l = simd::level(), s = simd_supported();
+    return l < s ? l : s;
 }
 // Threads a batch call may use (1 or 2). One by default: on the shared 2-core machine
 // measured, a second spinning thread made EF runs 2.2x slower (the other core is busy);
@@ -245,11 +241,11 @@ FASTFAIR_ALWAYS_INLINE std::size_t compact_body(const double* __restrict x, std:
     return compact_body(x, n, val, pos);
 }
 #if FASTFAIR_HAVE_X86_DISPATCH
-[[maybe_unused]] FASTFAIR_TARGET_AVX2 static std::size_t compact_avx2(
+[[maybe_unused]] FASTFAIR_KERNEL_AVX2 static std::size_t compact_avx2(
     const double* x, std::size_t n, double* val, std::uint32_t* pos) noexcept {
     return compact_body(x, n, val, pos);
 }
-[[maybe_unused]] FASTFAIR_TARGET_AVX512 static std::size_t compact_avx512(
+[[maybe_unused]] FASTFAIR_KERNEL_AVX512 static std::size_t compact_avx512(
     const double* x, std::size_t n, double* val, std::uint32_t* pos) noexcept {
     std::size_t c = 0, i = 0;
     const __m256i step = _mm256_set1_epi32(8);

@@ -299,7 +299,7 @@ private:
         const double W = round_weight<Masked>(k);
         double* dF = fdF_.data();
         double* er = ferr_.data();
-        const int level = simd_level().load(std::memory_order_relaxed);
+        const int level = online_simd_level();
         double* x = fx_.data();
         double* F = ffm_.data();  // F[i] = F(miss_i), F[n + i] = F(get_i)
         FASTFAIR_DISPATCH(prop_detail::deficits, level, n, v, D_.data(), M_.data(), w_.data(),
